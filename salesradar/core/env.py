@@ -1,0 +1,76 @@
+"""Read SalesRadar's configuration from environment variables, in one place.
+
+Every setting the operator can change is an environment variable with the ``SALESRADAR_``
+prefix; this module documents each default so a deployment never depends on a hidden value.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PREFIX = "SALESRADAR_"
+
+DOCUMENTED = {
+    "DATA_DIR": "folder for the SQLite file, the secret key and ground_truth.json "
+    "(default: $XDG_DATA_HOME/salesradar or ~/.local/share/salesradar)",
+    "DATABASE_URL": "database URL, e.g. postgres://user@127.0.0.1:5432/salesradar "
+    "(default: sqlite file salesradar.sqlite3 in the data dir)",
+    "SECRET_KEY": "Django secret key (default: generated once and kept in the data dir)",
+    "DEBUG": "1 to turn on Django's debug mode (default: off)",
+    "ALLOWED_HOSTS": "comma-separated host names (default: 127.0.0.1,localhost)",
+    "TIME_ZONE": "zone shown to users who have not chosen one (default: Asia/Shanghai)",
+    "LANGUAGE_CODE": "default language, zh-hans or en (default: zh-hans)",
+}
+
+
+def get(name: str, default: str = "") -> str:
+    """Return ``SALESRADAR_<name>`` or the default; unknown names are a programming error."""
+    if name not in DOCUMENTED:
+        raise KeyError(f"undocumented setting {PREFIX}{name}")
+    return os.environ.get(PREFIX + name, default)
+
+
+def get_bool(name: str, default: bool = False) -> bool:
+    raw = get(name, "1" if default else "0").strip().lower()
+    return raw in {"1", "true", "yes", "on"}
+
+
+def get_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in get(name, default).split(",") if item.strip()]
+
+
+def data_dir() -> Path:
+    """Return the data dir, created with owner-only permissions if it does not exist."""
+    raw = get("DATA_DIR")
+    if raw:
+        path = Path(raw).expanduser()
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        path = Path(base) / "salesradar"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path.resolve()
+
+
+def sqlite_path() -> Path:
+    return data_dir() / "salesradar.sqlite3"
+
+
+def secret_key() -> str:
+    """Return the configured key, or one generated on first use and kept in the data dir.
+
+    Keeping it in a file (mode 0600) means sessions survive restarts without the operator
+    ever having to invent a key.
+    """
+    configured = get("SECRET_KEY")
+    if configured:
+        return configured
+    key_file = data_dir() / "secret_key"
+    if key_file.exists():
+        return key_file.read_text(encoding="ascii").strip()
+    key = secrets.token_urlsafe(50)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key)
+    return key
