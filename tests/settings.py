@@ -6,6 +6,6 @@ import tempfile
 os.environ.setdefault("SALESRADAR_DATA_DIR", tempfile.mkdtemp(prefix="salesradar-test-"))
 os.environ.setdefault("SALESRADAR_SECRET_KEY", "tests-only-not-a-secret")
 
-from salesradar.config.settings import *  # noqa: E402,F403
+from salesradar.config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

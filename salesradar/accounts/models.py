@@ -101,5 +101,11 @@ class User(AbstractUser):
         indexes = [models.Index(fields=["team", "role"])]
 
     def __str__(self) -> str:
-        full = self.get_full_name()
-        return full or self.username
+        return self.get_full_name() or self.username
+
+    def get_full_name(self) -> str:
+        """Chinese names read family name first and without a space (王芳, not 芳 王)."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if any("\u4e00" <= char <= "\u9fff" for char in first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "salesradar.pipeline",
     "salesradar.activities",
     "salesradar.web",
+    "salesradar.demo",
 ]
 
 MIDDLEWARE = [

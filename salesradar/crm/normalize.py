@@ -44,3 +44,24 @@ def normalize_company_name(name: str) -> str:
                 changed = True
                 break
     return spaced.replace(" ", "")
+
+
+CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def credit_code_check_char(first17: str) -> str:
+    """Return the GB 32100-2015 check character for the first 17 characters of a code."""
+    total = sum(
+        CREDIT_CODE_CHARSET.index(char) * weight
+        for char, weight in zip(first17, _CREDIT_CODE_WEIGHTS, strict=True)
+    )
+    return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
+
+
+def is_valid_credit_code(code: str) -> bool:
+    """Tell whether ``code`` is an 18-character unified social credit code with a valid check."""
+    code = code.strip().upper()
+    if len(code) != 18 or any(char not in CREDIT_CODE_CHARSET for char in code):
+        return False
+    return credit_code_check_char(code[:17]) == code[17]

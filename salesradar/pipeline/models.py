@@ -21,7 +21,9 @@ from salesradar.pipeline.choices import (
 def localized(labels: dict[str, str], fallback: str) -> str:
     """Pick the label for the active language from a playbook's ``{lang: text}`` map."""
     language = (translation.get_language() or "en").lower()
-    return labels.get(language) or labels.get(language.split("-")[0]) or labels.get("en") or fallback
+    return (
+        labels.get(language) or labels.get(language.split("-")[0]) or labels.get("en") or fallback
+    )
 
 
 class Process(models.Model):
@@ -57,9 +59,7 @@ class Stage(models.Model):
     labels = models.JSONField(_("label per language"), default=dict)
     order = models.PositiveSmallIntegerField(_("order"))
     probability = models.PositiveSmallIntegerField(_("default win probability (%)"))
-    dwell_sla_days = models.PositiveSmallIntegerField(
-        _("dwell SLA (days)"), null=True, blank=True
-    )
+    dwell_sla_days = models.PositiveSmallIntegerField(_("dwell SLA (days)"), null=True, blank=True)
     gate = models.JSONField(_("gate requirements"), default=list, blank=True)
     is_won = models.BooleanField(_("won"), default=False)
     is_lost = models.BooleanField(_("lost"), default=False)

@@ -1,0 +1,57 @@
+"""Refuse to touch a data dir whose database file is not SalesRadar's own."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class ForeignDatabaseError(RuntimeError):
+    """The file in the data dir is corrupt or belongs to something else; it is left alone."""
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Raise ForeignDatabaseError unless ``path`` is absent, empty, or a SalesRadar database.
+
+    A SalesRadar database is one with no tables yet, or one whose migration table records the
+    ``pipeline`` app; anything else would be overwritten by migrations, so it is refused.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    advice = (
+        "SalesRadar will not overwrite it. Move the file away, or point SALESRADAR_DATA_DIR "
+        "at another folder."
+    )
+    with path.open("rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise ForeignDatabaseError(
+            f"{path} is not a SQLite database (corrupt or foreign). {advice}"
+        )
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+            if not tables:
+                return
+            if "django_migrations" not in tables:
+                raise ForeignDatabaseError(
+                    f"{path} holds tables of another application ({', '.join(sorted(tables)[:5])}"
+                    f"). {advice}"
+                )
+            ours = connection.execute(
+                "SELECT COUNT(*) FROM django_migrations WHERE app = 'pipeline'"
+            ).fetchone()[0]
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        raise ForeignDatabaseError(
+            f"{path} is a damaged SQLite database ({error}). {advice}"
+        ) from None
+    if not ours:
+        raise ForeignDatabaseError(f"{path} belongs to another Django project. {advice}")

@@ -1,0 +1,64 @@
+"""Entry points for building the demo organisation, shared by the CLI and the benchmark."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+
+from salesradar.accounts.choices import Role
+from salesradar.accounts.models import User
+from salesradar.crm.models import Customer
+from salesradar.demo.generator import SIZES, DemoBuilder, DemoResult, write_ground_truth
+
+
+def demo_present() -> bool:
+    return User.objects.filter(username="rep0001").exists()
+
+
+def build_demo(
+    *,
+    seed: int,
+    size: str,
+    today: dt.date,
+    truth_path: Path | None,
+    overrides: dict[str, int] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> DemoResult:
+    """Generate the demo into an empty database and write its ground truth.
+
+    A database that already holds customers is refused: demo rows must never mix with real
+    ones, and the generator's explicit ids assume it owns the tables.
+    """
+    if Customer.objects.exists():
+        raise ValidationError(
+            "The database already holds customers; the demo is only built into an empty one "
+            "(use --rebuild to wipe a previous demo)."
+        )
+    preset = SIZES[size]
+    bad = {name: value for name, value in (overrides or {}).items() if value < 1}
+    if bad:
+        raise ValidationError(f"Counts must be at least 1: {bad}")
+    chosen = dataclasses.replace(preset, **(overrides or {}))
+    if chosen.reps < chosen.teams:
+        raise ValidationError("There must be at least as many reps as teams.")
+    result = DemoBuilder(seed=seed, size=chosen, today=today, progress=progress).build()
+    if truth_path is not None:
+        write_ground_truth(result, truth_path)
+    return result
+
+
+def ensure_demo_admin(password: str) -> bool:
+    """Create the ``admin`` superuser with ``password``; return False if it already exists."""
+    if User.objects.filter(username="admin").exists():
+        return False
+    User.objects.create_superuser(
+        username="admin",
+        email="admin@demo.salesradar.example",
+        password=password,
+        role=Role.ADMIN,
+    )
+    return True

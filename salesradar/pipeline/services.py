@@ -1,0 +1,195 @@
+"""Pipeline services: the only way an opportunity changes stage."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesradar.activities.choices import ActivityKind
+from salesradar.crm.choices import DecisionRole
+from salesradar.pipeline.models import Opportunity, Stage, StageChange
+
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+
+class StageMoveRefused(ValidationError):
+    """A stage move that is not allowed; ``missing`` names each unmet gate requirement."""
+
+    def __init__(self, message: str, missing: list[str] | None = None) -> None:
+        self.missing = missing or []
+        super().__init__(message, code="stage_move_refused")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    kind: str
+    target: str
+
+    def describe(self) -> str:
+        if self.kind == "field":
+            return _("the field “{field}”").format(
+                field=Opportunity._meta.get_field(self.target).verbose_name
+            )
+        if self.kind == "evidence":
+            return _("evidence “{kind}”").format(kind=self.target)
+        if self.kind == "contact_role":
+            return _("a contact who is {role}").format(role=DecisionRole(self.target).label)
+        if self.kind == "quote":
+            return _("a sent quote")
+        if self.kind == "contract":
+            return _("a signed contract")
+        return _("a logged {kind}").format(kind=ActivityKind(self.target).label)
+
+
+def requirements_for_move(from_stage: Stage, to_stage: Stage) -> list[Requirement]:
+    """Return the gate requirements a move must meet.
+
+    Moving forward passes every gate between the two stages, so skipping a stage never skips
+    its proof. Moving to won also passes the gates of the open stages still ahead; moving to
+    lost needs only the lost gate; moving backwards needs nothing.
+    """
+    if to_stage.is_lost:
+        gates = [to_stage.gate]
+    elif to_stage.order <= from_stage.order and not to_stage.is_won:
+        gates = []
+    else:
+        passed = Stage.objects.filter(
+            process_id=to_stage.process_id,
+            order__gt=from_stage.order,
+            order__lte=to_stage.order,
+            is_lost=False,
+        ).order_by("order")
+        gates = [stage.gate for stage in passed]
+    seen: dict[tuple[str, str], Requirement] = {}
+    for gate in gates:
+        for item in gate:
+            for kind, target in item.items():
+                seen.setdefault((kind, str(target)), Requirement(kind, str(target)))
+    return list(seen.values())
+
+
+def missing_requirements(opportunity: Opportunity, requirements: list[Requirement]) -> list[str]:
+    """Return a description of each requirement the opportunity does not meet yet."""
+    missing: list[str] = []
+    for requirement in requirements:
+        if not _is_met(opportunity, requirement):
+            missing.append(requirement.describe())
+    return missing
+
+
+def _is_met(opportunity: Opportunity, requirement: Requirement) -> bool:
+    kind, target = requirement.kind, requirement.target
+    if kind == "field":
+        value: Any = getattr(opportunity, target)
+        return value not in (None, "") and not (target == "amount" and value <= 0)
+    if kind == "evidence":
+        return opportunity.evidence.filter(kind=target).exists()
+    if kind == "contact_role":
+        return opportunity.customer.contacts.filter(decision_role=target).exists()
+    if kind == "quote":
+        return opportunity.quotes.filter(sent_at__isnull=False).exists()
+    if kind == "contract":
+        return opportunity.contracts.exists()
+    return opportunity.activities.filter(kind=target).exists()
+
+
+def require_aware(value: dt.datetime, name: str) -> None:
+    if timezone.is_naive(value):
+        raise ValidationError(
+            _("{name}: {value} has no time zone; give an aware datetime.").format(
+                name=name, value=value.isoformat()
+            ),
+            code="naive_datetime",
+        )
+
+
+def move_stage(
+    opportunity: Opportunity,
+    to_stage: Stage | str,
+    *,
+    by: Any,
+    at: dt.datetime,
+    note: str = "",
+    lost_reason: str = "",
+) -> StageChange:
+    """Move an opportunity to another stage of its process and append the change to history.
+
+    The move is refused, with nothing written, when the target is unknown, the opportunity is
+    already closed, ``at`` is naive or out of order, or a gate requirement is missing.
+    """
+    require_aware(at, "at")
+    with transaction.atomic():
+        current = (
+            Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+        )
+        target = _resolve_stage(current, to_stage)
+        if target.pk == current.stage_id:
+            raise StageMoveRefused(_("The opportunity is already in {stage}.").format(stage=target))
+        if current.stage.is_terminal:
+            raise StageMoveRefused(
+                _("The opportunity is closed ({stage}); open a new opportunity instead.").format(
+                    stage=current.stage
+                )
+            )
+        if at < current.stage_entered_at:
+            raise StageMoveRefused(
+                _("The move at {at} would come before the last stage change at {last}.").format(
+                    at=at.isoformat(), last=current.stage_entered_at.isoformat()
+                )
+            )
+        if at > timezone.now() + CLOCK_SKEW:
+            raise StageMoveRefused(_("A stage move cannot be recorded in the future."))
+        if lost_reason:
+            current.lost_reason = lost_reason
+        missing = missing_requirements(current, requirements_for_move(current.stage, target))
+        if missing:
+            raise StageMoveRefused(
+                _("Cannot move to {stage}: missing {missing}.").format(
+                    stage=target, missing=_(", ").join(missing)
+                ),
+                missing=missing,
+            )
+        change = StageChange.objects.create(
+            opportunity=current,
+            from_stage=current.stage,
+            to_stage=target,
+            changed_at=at,
+            changed_by=by,
+            is_regression=target.order < current.stage.order and not target.is_terminal,
+            note=note,
+        )
+        current.stage = target
+        current.stage_entered_at = at
+        current.updated_at = at
+        if target.is_terminal:
+            current.closed_at = at
+        current.full_clean(exclude=["customer", "owner", "process", "stage"])
+        current.save(
+            update_fields=["stage", "stage_entered_at", "updated_at", "closed_at", "lost_reason"]
+        )
+    for name in ("stage", "stage_id", "stage_entered_at", "updated_at", "closed_at", "lost_reason"):
+        setattr(opportunity, name, getattr(current, name))
+    return change
+
+
+def _resolve_stage(opportunity: Opportunity, to_stage: Stage | str) -> Stage:
+    key = to_stage if isinstance(to_stage, str) else to_stage.key
+    if not isinstance(to_stage, str) and to_stage.process_id != opportunity.process_id:
+        raise StageMoveRefused(
+            _("The stage {stage} belongs to another process.").format(stage=to_stage)
+        )
+    try:
+        return Stage.objects.get(process_id=opportunity.process_id, key=key)
+    except Stage.DoesNotExist:
+        known = ", ".join(
+            Stage.objects.filter(process_id=opportunity.process_id).values_list("key", flat=True)
+        )
+        raise StageMoveRefused(
+            _("Unknown stage {key!r}; this process has: {known}.").format(key=key, known=known)
+        ) from None

@@ -1,0 +1,334 @@
+"""The admin works for every model, keeps stage history read-only and does not N+1 its lists."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from salesradar.accounts.choices import Role
+from salesradar.accounts.models import Team, User
+from salesradar.activities.choices import ActivityKind
+from salesradar.activities.models import ActionCard, Activity, Task
+from salesradar.crm.choices import LeadSource, Tier
+from salesradar.crm.models import Contact, Customer, Lead
+from salesradar.pipeline.admin import money_column
+from salesradar.pipeline.choices import TargetMeasure
+from salesradar.pipeline.models import (
+    Contract,
+    Evidence,
+    Invoice,
+    Opportunity,
+    Process,
+    Quote,
+    Stage,
+    StageChange,
+    Target,
+)
+
+pytestmark = pytest.mark.django_db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+AT = dt.datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
+SALESRADAR_APPS = ("accounts", "crm", "pipeline", "activities")
+REGISTERED_MODELS = sorted(model._meta.label for model in admin.site._registry)
+
+
+def admin_url(obj_or_model: Model | type[Model], view: str, *args: object) -> str:
+    meta = obj_or_model._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
+
+
+def build_process() -> tuple[Process, dict[str, Stage]]:
+    process = Process.objects.create(
+        key="default", names={"en": "Default", "zh-hans": "默认流程"}, loaded_at=AT
+    )
+    specs = [
+        ("initial", "Initial contact", 10, [], False, False),
+        ("needs", "Needs confirmed", 30, ["pain_points"], False, False),
+        ("won", "Won", 100, [], True, False),
+        ("lost", "Lost", 0, [], False, True),
+    ]
+    stages = {
+        key: Stage.objects.create(
+            process=process,
+            key=key,
+            labels={"en": label},
+            order=order,
+            probability=probability,
+            gate=gate,
+            is_won=is_won,
+            is_lost=is_lost,
+        )
+        for order, (key, label, probability, gate, is_won, is_lost) in enumerate(specs, 1)
+    }
+    return process, stages
+
+
+def build_opportunity(number: int, process: Process, stage: Stage) -> Opportunity:
+    """Create an opportunity with its own customer and owner, so a missing join shows up."""
+    owner = User.objects.create_user(username=f"rep{number}", first_name=f"Rep {number}")
+    customer = Customer.objects.create(code=f"C-{number:04}", name=f"客户 {number} 有限公司")
+    return Opportunity.objects.create(
+        code=f"O-{number:04}",
+        name=f"Deal {number}",
+        customer=customer,
+        owner=owner,
+        process=process,
+        stage=stage,
+        amount=Decimal("120000.00"),
+        created_at=AT,
+        updated_at=AT,
+        stage_entered_at=AT,
+    )
+
+
+@pytest.fixture
+def sample() -> dict[str, Model]:
+    """One row of every registered model, keyed by model label."""
+    team = Team.objects.create(code="east", name="East")
+    manager = User.objects.create_user(username="manager", role=Role.MANAGER, team=team)
+    team.manager = manager
+    team.save()
+    rep = User.objects.create_user(
+        username="rep", first_name="Li", last_name="Wei", role=Role.REP, team=team
+    )
+    process, stages = build_process()
+    customer = Customer.objects.create(
+        code="C-0001", name="上海示例科技有限公司", tier=Tier.A, owner=rep, created_at=AT
+    )
+    contact = Contact.objects.create(customer=customer, name="Zhang San", phone="13800000000")
+    lead = Lead.objects.create(
+        code="L-0001", company_name="示例线索有限公司", source=LeadSource.WEB_FORM, created_at=AT
+    )
+    opportunity = Opportunity.objects.create(
+        code="O-0001",
+        name="CRM rollout",
+        customer=customer,
+        owner=rep,
+        process=process,
+        stage=stages["needs"],
+        amount=Decimal("250000.00"),
+        created_at=AT,
+        updated_at=AT,
+        stage_entered_at=AT,
+    )
+    stage_change = StageChange.objects.create(
+        opportunity=opportunity,
+        from_stage=stages["initial"],
+        to_stage=stages["needs"],
+        changed_at=AT,
+        changed_by=rep,
+    )
+    evidence = Evidence.objects.create(
+        opportunity=opportunity, kind="pain_points", title="Pain points", added_by=rep, added_at=AT
+    )
+    quote = Quote.objects.create(opportunity=opportunity, requested_at=AT, amount=Decimal("1"))
+    contract = Contract.objects.create(
+        code="K-0001",
+        customer=customer,
+        opportunity=opportunity,
+        signed_at=AT,
+        starts_on=dt.date(2025, 4, 1),
+        ends_on=dt.date(2026, 3, 31),
+        amount=Decimal("250000.00"),
+    )
+    invoice = Invoice.objects.create(
+        code="I-0001",
+        contract=contract,
+        customer=customer,
+        issued_on=dt.date(2025, 4, 1),
+        due_on=dt.date(2025, 5, 1),
+        amount=Decimal("125000.00"),
+    )
+    target = Target.objects.create(
+        user=rep,
+        period_start=dt.date(2025, 3, 1),
+        measure=TargetMeasure.WON_AMOUNT,
+        value=Decimal("1e6"),
+    )
+    activity = Activity.objects.create(
+        kind=ActivityKind.VISIT,
+        customer=customer,
+        opportunity=opportunity,
+        contact=contact,
+        owner=rep,
+        occurred_at=AT,
+    )
+    task = Task.objects.create(
+        title="Send proposal", assignee=rep, created_by=manager, due_at=AT, customer=customer
+    )
+    action_card = ActionCard.objects.create(
+        owner=rep,
+        what="Confirm budget",
+        deliverable="Signed budget memo",
+        due_at=AT,
+        opportunity=opportunity,
+        created_by=manager,
+    )
+    group = Group.objects.create(name="Sales ops")
+    objects: list[Model] = [
+        team,
+        rep,
+        process,
+        stages["needs"],
+        customer,
+        contact,
+        lead,
+        opportunity,
+        stage_change,
+        evidence,
+        quote,
+        contract,
+        invoice,
+        target,
+        activity,
+        task,
+        action_card,
+        group,
+    ]
+    return {obj._meta.label: obj for obj in objects}
+
+
+def test_every_salesradar_model_is_registered_in_the_admin():
+    unregistered = [
+        model._meta.label
+        for label in SALESRADAR_APPS
+        for model in apps.get_app_config(label).get_models()
+        if not admin.site.is_registered(model)
+    ]
+
+    assert unregistered == []
+
+
+@pytest.mark.parametrize("label", REGISTERED_MODELS)
+def test_changelist_and_change_page_render(admin_client, sample, label):
+    obj = sample[label]
+
+    changelist = admin_client.get(admin_url(obj, "changelist"))
+    change = admin_client.get(admin_url(obj, "change", obj.pk))
+
+    assert changelist.status_code == 200
+    assert obj in changelist.context["cl"].result_list
+    assert change.status_code == 200
+
+
+@pytest.mark.parametrize("label", sorted(set(REGISTERED_MODELS) - {"pipeline.StageChange"}))
+def test_add_page_renders(admin_client, sample, label):
+    response = admin_client.get(admin_url(sample[label], "add"))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("label", REGISTERED_MODELS)
+def test_changelist_search_runs(admin_client, sample, label):
+    response = admin_client.get(admin_url(sample[label], "changelist"), {"q": "0001"})
+
+    assert response.status_code == 200
+
+
+def test_stage_change_admin_refuses_to_edit(admin_client, sample):
+    stage_change = sample["pipeline.StageChange"]
+
+    response = admin_client.post(
+        admin_url(stage_change, "change", stage_change.pk), {"note": "rewritten history"}
+    )
+
+    assert response.status_code == 403
+    stage_change.refresh_from_db()
+    assert stage_change.note == ""
+
+
+def test_stage_change_admin_refuses_to_add_or_delete(admin_client, sample, rf, admin_user):
+    stage_change = sample["pipeline.StageChange"]
+    request = rf.get("/")
+    request.user = admin_user
+    model_admin = admin.site.get_model_admin(StageChange)
+
+    add = admin_client.get(admin_url(StageChange, "add"))
+    delete = admin_client.post(admin_url(stage_change, "delete", stage_change.pk), {"post": "yes"})
+
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert "delete_selected" not in model_admin.get_actions(request)
+    assert StageChange.objects.filter(pk=stage_change.pk).exists()
+
+
+def test_opportunity_page_shows_stage_history_read_only(admin_client, sample):
+    opportunity = sample["pipeline.Opportunity"]
+
+    response = admin_client.get(admin_url(opportunity, "change", opportunity.pk))
+
+    inlines = {formset.opts.model: formset for formset in response.context["inline_admin_formsets"]}
+    assert set(inlines) == {StageChange, Quote, Evidence}
+    history = inlines[StageChange]
+    assert not history.has_add_permission
+    assert not history.has_change_permission
+    assert not history.has_delete_permission
+    assert [form.original for form in history] == [sample["pipeline.StageChange"]]
+
+
+def test_invoice_overdue_filter_lists_only_unpaid_invoices_past_due(admin_client, sample):
+    today = timezone.localdate()
+    contract = sample["pipeline.Contract"]
+
+    def invoice(code: str, due_on: dt.date, *, paid: bool = False) -> Invoice:
+        return Invoice.objects.create(
+            code=code,
+            contract=contract,
+            customer=contract.customer,
+            issued_on=due_on - dt.timedelta(days=30),
+            due_on=due_on,
+            amount=Decimal("100.00"),
+            paid_amount=Decimal("100.00") if paid else Decimal("0"),
+            paid_at=AT if paid else None,
+        )
+
+    overdue = invoice("I-LATE", today - dt.timedelta(days=30))
+    paid = invoice("I-PAID", today - dt.timedelta(days=30), paid=True)
+    not_due = invoice("I-LATER", today + dt.timedelta(days=30))
+
+    response = admin_client.get(admin_url(Invoice, "changelist"), {"overdue": "yes"})
+    complement = admin_client.get(admin_url(Invoice, "changelist"), {"overdue": "no"})
+
+    assert overdue in response.context["cl"].result_list
+    assert paid not in response.context["cl"].result_list
+    assert not_due not in response.context["cl"].result_list
+    assert overdue not in complement.context["cl"].result_list
+    assert {paid, not_due} <= set(complement.context["cl"].result_list)
+
+
+def test_opportunity_changelist_query_count_does_not_grow_with_rows(admin_client):
+    process, stages = build_process()
+    url = admin_url(Opportunity, "changelist")
+    build_opportunity(1, process, stages["initial"])
+    admin_client.get(url)  # warm the session and content-type caches
+
+    with CaptureQueriesContext(connection) as one_row:
+        assert admin_client.get(url).status_code == 200
+    for number, stage in enumerate(stages.values(), 2):
+        build_opportunity(number, process, stage)
+    with CaptureQueriesContext(connection) as five_rows:
+        response = admin_client.get(url)
+
+    assert len(response.context["cl"].result_list) == 5
+    assert len(five_rows) == len(one_row)
+
+
+def test_amount_column_shows_localised_amount_with_currency():
+    column = money_column("amount", "amount")
+    opportunity = Opportunity(amount=Decimal("1234567.5"), currency="USD")
+
+    with translation.override("en"):
+        assert column(opportunity) == "1,234,567.50 USD"
+    assert column(Quote(amount=None)) is None
