@@ -551,7 +551,7 @@ class DemoBuilder:
         troubled = {rep.team_id for rep in self.reps if rep.id in self.declining}
         drop_teams = [team for team in self.leaves if team.pk not in troubled] or self.leaves
         for team in rng.sample(drop_teams, k=min(len(drop_teams), per_team)):
-            since = self.monday_weeks_ago(8)
+            since = self.monday_weeks_ago(10)
             self.conversion_drop[team.pk] = since
             self.add_truth(
                 "conversion_drop",
@@ -559,17 +559,31 @@ class DemoBuilder:
                 team.pk,
                 since,
                 f"{team.name}: proposal→negotiation conversion falls from about 68% to about "
-                f"25% for deals reaching proposal since {since.astimezone(LOCAL_ZONE):%Y-%m-%d}",
+                f"20% for deals reaching proposal since {since.astimezone(LOCAL_ZONE):%Y-%m-%d}",
                 planted=True,
             )
         quota = max(3, self.size.customers // 250)
-        self.plant_quota = {
+        counts = {
             "quote_unanswered": quota,
             "a_tier_untouched": quota,
             "stuck_negotiation": quota,
             "overdue_invoice": quota,
             "renewal_at_risk": max(2, quota // 2),
         }
+        # Each plant is due at a chosen customer and taken by the first eligible one from
+        # there on, so every kind is planted however the dice fall for single customers.
+        self.plants_due: dict[int, list[str]] = {}
+        spread = max(1, int(self.size.customers * 0.8))
+        for kind, count in counts.items():
+            for index in rng.sample(range(spread), k=min(count, spread)):
+                self.plants_due.setdefault(index, []).append(kind)
+        self.pending = dict.fromkeys(counts, 0)
+
+    def take_plant(self, kind: str) -> bool:
+        if self.pending[kind] <= 0:
+            return False
+        self.pending[kind] -= 1
+        return True
 
     # ----------------------------------------------------------------- customers
     def _build_customers(self) -> None:
@@ -595,6 +609,8 @@ class DemoBuilder:
 
     def _build_customer(self, index: int) -> None:
         rng = self.rng
+        for kind in self.plants_due.pop(index, []):
+            self.pending[kind] += 1
         customer_id = self.take_id("customers")
         tier = rng.choices("ABC", weights=(10, 30, 60))[0]
         is_new = rng.random() < 0.4
@@ -742,8 +758,34 @@ class DemoBuilder:
         for _ in range(count):
             created_at = work_time(self.uniform_time(window_start, self.anchor - DAY))
             self._simulate_opportunity(ctx, created_at)
+        assert ctx.owner is not None
+        eligible = (
+            ctx.owner.id not in self.declining
+            and ctx.decision_maker is not None
+            and ctx.created_at < self.anchor - 400 * DAY
+        )
+        if not eligible:
+            return
+        if self.take_plant("stuck_negotiation"):
+            created_at = work_time(self.anchor - self.days(rng.uniform(40, 60)))
+            self._simulate_opportunity(ctx, created_at, forced="stuck_negotiation")
+        if self.take_plant("quote_unanswered"):
+            created_at = work_time(self.anchor - self.days(rng.uniform(30, 45)))
+            self._simulate_opportunity(ctx, created_at, forced="quote_unanswered")
+        if self.take_plant("renewal_at_risk"):
+            created_at = work_time(self.anchor - self.days(365 - rng.uniform(25, 45) + 22))
+            self._simulate_opportunity(ctx, created_at, forced="renewal_at_risk")
 
-    def _simulate_opportunity(self, ctx: CustomerContext, created_at: dt.datetime) -> None:
+    FORCED_STAGE = {
+        "stuck_negotiation": "negotiation",
+        "quote_unanswered": "proposal",
+        "renewal_at_risk": "won",
+    }
+
+    def _simulate_opportunity(
+        self, ctx: CustomerContext, created_at: dt.datetime, forced: str = ""
+    ) -> None:
+        """Walk one opportunity through the process; ``forced`` plants a known path."""
         rng = self.rng
         rep = ctx.owner
         assert rep is not None
@@ -765,22 +807,28 @@ class DemoBuilder:
             stage_key = self.ACTIVE_STAGES[index]
             mean = self.DWELL_DAYS[index]
             dwell = max(0.3, rng.lognormvariate(math.log(mean), 0.55))
+            if forced:
+                dwell = rng.uniform(3, 8)
+                if stage_key == self.FORCED_STAGE[forced]:
+                    break
             t_next = max(work_time(t + self.days(dwell)), t + dt.timedelta(hours=1))
             if t_next >= self.anchor:
                 break
             advance = self.ADVANCE[index] * rep.skill * (1.08 if ctx.tier == "A" else 1.0)
             drop_since = self.conversion_drop.get(rep.team_id)
             if stage_key == "proposal" and drop_since is not None and t >= drop_since:
-                advance = 0.25
+                advance = 0.2
             if index == 0 and ctx.decision_maker is None:
                 advance = 0.0
-            if index >= 2 and not regressed and rng.random() < 0.05:
+            if forced:
+                advance = 1.0
+            if index >= 2 and not regressed and not forced and rng.random() < 0.05:
                 regressed = True
                 moves.append((stage_key, self.ACTIVE_STAGES[index - 1], t_next, True))
                 t = t_next
                 index -= 1
                 continue
-            if rng.random() < min(0.95, advance):
+            if forced or rng.random() < min(0.95, advance):
                 if index == 3:
                     moves.append((stage_key, "won", t_next, False))
                     outcome = "won"
@@ -822,6 +870,7 @@ class DemoBuilder:
             outcome=outcome,
             stage_key=final_key,
             entered_at=entered_at,
+            forced=forced,
         )
         self._opp_evidence_quotes_contract(ctx, opp)
         self._opp_activities(ctx, opp)
@@ -889,7 +938,8 @@ class DemoBuilder:
                     opportunity_id=opp.id,
                     signed_at=signed,
                     starts_on=opp.closed_at.astimezone(LOCAL_ZONE).date(),
-                    months=rng.choice((12, 12, 12, 24)),
+                    months=12 if opp.forced else rng.choice((12, 12, 12, 24)),
+                    at_risk=opp.forced == "renewal_at_risk",
                     amount=opp.amount,
                 )
             )
@@ -900,7 +950,7 @@ class DemoBuilder:
 
     def _opp_activities(self, ctx: CustomerContext, opp: OppContext) -> None:
         rng = self.rng
-        segments = list(zip(opp.moves, opp.moves[1:] + [None], strict=True))
+        segments = list(zip(opp.moves, [*opp.moves[1:], None], strict=True))
         for (_from, to_key, at, _regression), following in segments:
             if to_key in ("won", "lost"):
                 continue
@@ -1038,13 +1088,8 @@ class DemoBuilder:
             paid_at: dt.datetime | None = work_time(
                 dt.datetime.combine(pay_day, dt.time(4, 0), UTC)
             )
-            plant = (
-                self.plant_quota["overdue_invoice"] > 0
-                and dt.timedelta(days=20) <= anchor_date - due <= dt.timedelta(days=75)
-                and rng.random() < 0.3
-            )
-            if plant:
-                self.plant_quota["overdue_invoice"] -= 1
+            overdue_window = dt.timedelta(days=20) <= anchor_date - due <= dt.timedelta(days=75)
+            if overdue_window and self.take_plant("overdue_invoice"):
                 paid_at = None
                 ctx.planted_overdue.add(invoice_id)
             if paid_at is not None and paid_at >= self.anchor:
@@ -1070,73 +1115,35 @@ class DemoBuilder:
         rng = self.rng
         rep = ctx.owner
         assert rep is not None
-        quota = self.plant_quota
-        healthy = rep.id not in self.declining
-        # A quote left unanswered: an open deal in proposal whose newest request has no reply.
         for opp in ctx.opps:
-            if (
-                quota["quote_unanswered"] > 0
-                and healthy
-                and opp.outcome == "open"
-                and opp.stage_key == "proposal"
-                and self.anchor - opp.entered_at > 7 * DAY
-                and rng.random() < 0.5
-            ):
-                quota["quote_unanswered"] -= 1
+            if opp.forced == "quote_unanswered":
+                # The customer asked for a revised quote days ago and heard nothing back.
                 requested = work_time(self.anchor - self.days(rng.uniform(3.2, 6.5)))
+                opp.quotes = [q for q in opp.quotes if q[1] < requested]
                 opp.quotes.append([len(opp.quotes) + 1, requested, None])
-                opp.planted.add("quote_unanswered")
-        # A deal stuck in negotiation: nobody touched it since shortly after it got there.
-        for opp in ctx.opps:
-            if (
-                quota["stuck_negotiation"] > 0
-                and healthy
-                and opp.outcome == "open"
-                and opp.stage_key == "negotiation"
-                and self.anchor - opp.entered_at > 12 * DAY
-                and rng.random() < 0.6
-            ):
-                quota["stuck_negotiation"] -= 1
+            elif opp.forced == "stuck_negotiation":
                 cutoff = opp.entered_at + self.days(rng.uniform(0.5, 2.0))
                 ctx.activities = [
                     a for a in ctx.activities if not (a[3] == opp.id and a[6] > cutoff)
                 ]
                 opp.quotes = [q for q in opp.quotes if q[1] <= cutoff]
-                opp.planted.add("stuck_negotiation")
-        # A key account left alone for weeks.
-        if (
-            quota["a_tier_untouched"] > 0
-            and healthy
+            elif opp.forced == "renewal_at_risk":
+                cutoff = self.anchor - self.days(rng.uniform(35, 50))
+                ctx.activities = [a for a in ctx.activities if a[6] <= cutoff]
+                for activity in ctx.activities[-2:]:
+                    activity[8] = "negative"
+                ctx.planted.add("renewal_at_risk")
+        untouchable = (
+            rep.id not in self.declining
             and ctx.tier == "A"
             and ctx.created_at < self.anchor - 60 * DAY
             and not any(opp.outcome == "open" for opp in ctx.opps)
-            and rng.random() < 0.25
-        ):
-            quota["a_tier_untouched"] -= 1
+            and not any(plan.at_risk for plan in ctx.contracts)
+        )
+        if untouchable and self.take_plant("a_tier_untouched"):
             cutoff = self.anchor - self.days(rng.uniform(21, 35))
             ctx.activities = [a for a in ctx.activities if a[6] <= cutoff]
             ctx.planted.add("a_tier_untouched")
-        # A renewal at risk: the contract runs out soon and the customer went quiet.
-        soon = [
-            plan
-            for plan in ctx.contracts
-            if plan.renewal_of is None
-            and 20
-            <= (
-                _add_months(plan.starts_on, plan.months)
-                - DAY
-                - self.anchor.astimezone(LOCAL_ZONE).date()
-            ).days
-            <= 50
-        ]
-        if quota["renewal_at_risk"] > 0 and healthy and soon and rng.random() < 0.6:
-            quota["renewal_at_risk"] -= 1
-            soon[0].at_risk = True
-            cutoff = self.anchor - self.days(rng.uniform(35, 50))
-            ctx.activities = [a for a in ctx.activities if a[6] <= cutoff]
-            for activity in ctx.activities[-2:]:
-                activity[8] = "negative"
-            ctx.planted.add("renewal_at_risk")
         # The rep whose follow-ups thin out: two in three activities after the date vanish.
         if rep.declines_from is not None:
             ctx.activities = [
@@ -1155,7 +1162,7 @@ class DemoBuilder:
         cause = "" if rep.id not in self.declining else f" (owner {rep.name}'s follow-ups thinned)"
         for opp in ctx.opps:
             last = max([opp.entered_at, by_opp.get(opp.id, opp.entered_at)])
-            for version, requested, sent in opp.quotes:
+            for _version, requested, sent in opp.quotes:
                 last = max(last, sent or requested)
             opp.row[12] = last
             for version, requested, sent in opp.quotes:
@@ -1167,7 +1174,7 @@ class DemoBuilder:
                         requested,
                         f"Quote v{version} for O{opp.id:07d} requested "
                         f"{requested.astimezone(LOCAL_ZONE):%Y-%m-%d %H:%M} and not sent",
-                        planted="quote_unanswered" in opp.planted,
+                        planted=opp.forced == "quote_unanswered",
                     )
                     opp.pending_truth.append((len(self.truth) - 1, version))
             if (
@@ -1183,7 +1190,7 @@ class DemoBuilder:
                     f"O{opp.id:07d} in negotiation since "
                     f"{opp.entered_at.astimezone(LOCAL_ZONE):%Y-%m-%d} with no update since "
                     f"{last.astimezone(LOCAL_ZONE):%Y-%m-%d}{cause}",
-                    planted="stuck_negotiation" in opp.planted,
+                    planted=opp.forced == "stuck_negotiation",
                 )
             self._write_opportunity(opp)
         churned = ctx.churned_on is not None and not any(
@@ -1356,9 +1363,9 @@ class OppContext:
     stage_key: str
     entered_at: dt.datetime
     proposal_at: dt.datetime | None = None
+    forced: str = ""
     quotes: list[list[Any]] = field(default_factory=list)
     row: list[Any] = field(default_factory=list)
-    planted: set[str] = field(default_factory=set)
     pending_truth: list[tuple[int, int]] = field(default_factory=list)
 
 
