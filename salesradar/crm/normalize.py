@@ -24,6 +24,7 @@ LEGAL_SUFFIXES = (
     "ltd",
     "co",
 )
+_COMPACT_SUFFIXES = tuple(suffix.replace(" ", "") for suffix in LEGAL_SUFFIXES)
 _PUNCTUATION = re.compile(r"[\s\.,，。·・\-_/\\&'\"()（）\[\]【】]+")
 
 
@@ -34,16 +35,20 @@ def normalize_company_name(name: str) -> str:
     "ＡＢＣ（上海）有限公司" and "ABC(上海)有限公司" meet.
     """
     folded = unicodedata.normalize("NFKC", name).lower()
-    spaced = _PUNCTUATION.sub(" ", folded).strip()
+    # TRICKY: suffixes are matched on the text without spaces, so that "x l.td" (which
+    # would otherwise come out as "xltd") meets "x ltd"; and the text is folded again because
+    # dropping a space can bring a letter and a combining mark together ("A´" -> "á"). Both
+    # keep the key idempotent.
+    compact = unicodedata.normalize("NFKC", _PUNCTUATION.sub("", folded))
     changed = True
-    while changed and spaced:
+    while changed and compact:
         changed = False
-        for suffix in LEGAL_SUFFIXES:
-            if spaced.endswith(suffix) and len(spaced) > len(suffix):
-                spaced = spaced[: -len(suffix)].strip()
+        for suffix in _COMPACT_SUFFIXES:
+            if compact.endswith(suffix) and len(compact) > len(suffix):
+                compact = compact[: -len(suffix)]
                 changed = True
                 break
-    return spaced.replace(" ", "")
+    return compact
 
 
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

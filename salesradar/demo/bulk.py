@@ -28,8 +28,10 @@ class TableWriter:
 
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
-        if len(self.rows) >= self.batch_size:
-            self.flush()
+
+    @property
+    def full(self) -> bool:
+        return len(self.rows) >= self.batch_size
 
     def flush(self) -> None:
         if not self.rows:
@@ -62,6 +64,12 @@ class TableWriter:
                 )
         self.written += len(self.rows)
         self.rows.clear()
+
+
+def flush_in_order(writers: Sequence[TableWriter]) -> None:
+    """Flush every writer, parents before children, so foreign keys hold at each step."""
+    for writer in writers:
+        writer.flush()
 
 
 def next_id(model: type[models.Model]) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
@@ -39,7 +39,7 @@ from salesradar.crm.normalize import (
     normalize_company_name,
 )
 from salesradar.demo import names
-from salesradar.demo.bulk import TableWriter, next_id, reset_sequences
+from salesradar.demo.bulk import TableWriter, flush_in_order, next_id, reset_sequences
 from salesradar.pipeline.models import (
     Contract,
     Evidence,
@@ -206,6 +206,11 @@ class DemoBuilder:
     # ----------------------------------------------------------------- build
     def build(self) -> DemoResult:
         with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # Deferred foreign-key checks would pile up millions of queued events until
+                # commit; checking each row as it arrives keeps memory and time flat.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             process_id = ensure_default_process()
             self.stages = {
                 stage.key: stage for stage in Stage.objects.filter(process_id=process_id)
@@ -216,8 +221,7 @@ class DemoBuilder:
             self._plan_problems()
             self._build_customers()
             self._build_targets()
-            for writer in self.writers.values():
-                writer.flush()
+            flush_in_order(list(self.writers.values()))
             reset_sequences([writer.model for writer in self.writers.values()])
         rows = {name: writer.written for name, writer in self.writers.items()}
         rows["users"] = len(self.reps) + self.extra_users
@@ -589,8 +593,11 @@ class DemoBuilder:
     def _build_customers(self) -> None:
         total = self.size.customers
         step = max(1, total // 10)
+        writers = list(self.writers.values())
         for index in range(total):
             self._build_customer(index)
+            if any(writer.full for writer in writers):
+                flush_in_order(writers)
             if (index + 1) % step == 0 or index + 1 == total:
                 self.progress(f"customers {index + 1:,}/{total:,}")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from salesradar.activities.choices import ActivityKind
@@ -292,7 +292,9 @@ def load_playbook(spec: PlaybookSpec) -> LoadResult:
         key
         for key in removed
         if Opportunity.objects.filter(stage=existing[key]).exists()
-        or StageChange.objects.filter(to_stage=existing[key]).exists()
+        or StageChange.objects.filter(
+            models.Q(to_stage=existing[key]) | models.Q(from_stage=existing[key])
+        ).exists()
     )
     if in_use:
         raise PlaybookError(

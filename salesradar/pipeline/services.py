@@ -33,8 +33,9 @@ class Requirement:
 
     def describe(self) -> str:
         if self.kind == "field":
+            model_field = Opportunity._meta.get_field(self.target)
             return _("the field “{field}”").format(
-                field=Opportunity._meta.get_field(self.target).verbose_name
+                field=getattr(model_field, "verbose_name", self.target)
             )
         if self.kind == "evidence":
             return _("evidence “{kind}”").format(kind=self.target)

@@ -1,0 +1,20 @@
+"""Fixtures shared across the test apps."""
+
+from __future__ import annotations
+
+import pytest
+
+from salesradar.pipeline.models import Process, Stage
+from tests.factories import ProcessFactory
+
+
+@pytest.fixture
+def default_process(db: None) -> Process:
+    """The process loaded from the shipped default playbook."""
+    return ProcessFactory()
+
+
+@pytest.fixture
+def stages(default_process: Process) -> dict[str, Stage]:
+    """The default process's stages by key (initial_contact, needs_confirmed, ..., lost)."""
+    return {stage.key: stage for stage in default_process.stages.all()}
