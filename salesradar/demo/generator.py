@@ -1298,6 +1298,13 @@ class DemoBuilder:
         first = _add_months(anchor_date.replace(day=1), -18)
         months = [_add_months(first, offset) for offset in range(21)]
         writer = self.writers["targets"]
+
+        def add_target(
+            user_id: int | None, team_id: int | None, month: dt.date, measure: str, value: Decimal
+        ) -> None:
+            row = (self.take_id("targets"), user_id, team_id, "month", month, measure, value)
+            writer.add((*row, "CNY"))
+
         for month in months:
             team_sum: dict[int, Decimal] = {}
             for rep in self.reps:
@@ -1305,43 +1312,10 @@ class DemoBuilder:
                     Decimal("1")
                 )
                 team_sum[rep.team_id] = team_sum.get(rep.team_id, Decimal(0)) + value
-                writer.add(
-                    (
-                        self.take_id("targets"),
-                        rep.id,
-                        None,
-                        "month",
-                        month,
-                        "won_amount",
-                        value,
-                        "CNY",
-                    )
-                )
-                writer.add(
-                    (
-                        self.take_id("targets"),
-                        rep.id,
-                        None,
-                        "month",
-                        month,
-                        "new_customers",
-                        Decimal(2),
-                        "CNY",
-                    )
-                )
+                add_target(rep.id, None, month, "won_amount", value)
+                add_target(rep.id, None, month, "new_customers", Decimal(2))
             for team_id, value in team_sum.items():
-                writer.add(
-                    (
-                        self.take_id("targets"),
-                        None,
-                        team_id,
-                        "month",
-                        month,
-                        "won_amount",
-                        value,
-                        "CNY",
-                    )
-                )
+                add_target(None, team_id, month, "won_amount", value)
 
 
 @dataclass
