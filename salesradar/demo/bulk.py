@@ -20,7 +20,7 @@ class TableWriter:
             raise ValueError(f"{model.__name__} has no columns {unknown}")
         self.model = model
         self.fields = [by_attname[column] for column in columns]
-        self.columns = [field.column for field in self.fields]
+        self.columns = [str(field.column) for field in self.fields]
         self.batch_size = batch_size
         self.rows: list[tuple[Any, ...]] = []
         self.written = 0
