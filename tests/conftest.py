@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.utils import translation
 
 from salesradar.pipeline.models import Process, Stage
 from tests.factories import ProcessFactory
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> Iterator[None]:
+    """Assert on English messages by default; i18n tests switch language explicitly."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
