@@ -14,6 +14,7 @@ scored on precision as well as recall.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import json
@@ -147,7 +148,7 @@ class DemoBuilder:
     ACTIVE_STAGES = ("initial_contact", "needs_confirmed", "proposal", "negotiation")
     ADVANCE = (0.64, 0.74, 0.68, 0.66)
     DWELL_DAYS = (10.0, 15.0, 11.0, 13.0)
-    STAGE_ACTIVITY_PER_WEEK = (0.8, 1.1, 1.1, 1.5)
+    STAGE_ACTIVITY_PER_WEEK = (1.75, 1.75, 1.75, 2.0)
     CADENCE_DAYS = {"A": 7.0, "B": 14.0, "C": 30.0}
     TIER_AMOUNT = {"A": 480_000.0, "B": 160_000.0, "C": 45_000.0}
 
@@ -1021,17 +1022,27 @@ class DemoBuilder:
         ]
 
     def _build_cadence_touches(self, ctx: CustomerContext) -> None:
-        """Routine key-account care: a good rep never lets a customer exceed its tier cadence."""
+        """Routine account care: a good rep never lets a customer exceed its tier cadence.
+
+        Follow-ups on the customer's deals count, so a touch is added only when nothing else
+        happened within the cadence.
+        """
         rng = self.rng
         assert ctx.owner is not None
         cadence = self.CADENCE_DAYS[ctx.tier]
+        existing = sorted(activity[6] for activity in ctx.activities)
         t = max(ctx.created_at, self.start)
         while True:
-            t = t + self.days(cadence * rng.uniform(0.7, 0.98))
-            if t >= self.anchor:
+            due = t + self.days(cadence * rng.uniform(0.7, 0.98))
+            if due >= self.anchor:
                 break
+            position = bisect.bisect_right(existing, due)
+            if position and existing[position - 1] > t:
+                t = existing[position - 1]
+                continue
             kind = rng.choices(("call", "im", "visit", "email"), weights=(45, 25, 20, 10))[0]
-            ctx.activities.append(self._activity(ctx, ctx.owner, work_time(t), kind, None, False))
+            ctx.activities.append(self._activity(ctx, ctx.owner, work_time(due), kind, None, False))
+            t = due
 
     # ----------------------------------------------------------------- contracts
     def _build_renewals_and_invoices(self, ctx: CustomerContext) -> None:

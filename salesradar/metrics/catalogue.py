@@ -1,0 +1,1181 @@
+"""The metric catalogue of DESIGN §5, each a set-based computation documented in its docstring.
+
+Every definition reads only facts stamped at or before ``at``: stage history as of ``at``
+(not the opportunity's current stage), activities that occurred by then, quotes requested by
+then. Periods are calendar weeks (Monday) or months in the organisation's time zone; a
+per-period metric reports the complete periods before ``at``, oldest first, so the newest row
+is the one a rule judges and the older ones are its history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth, TruncWeek
+
+from salesradar.accounts.choices import Role
+from salesradar.accounts.models import Team, User
+from salesradar.activities.models import Activity
+from salesradar.crm.models import Customer, Lead
+from salesradar.metrics.registry import Metric, MetricRow, Period, Scope, register
+from salesradar.pipeline.models import (
+    Contract,
+    Invoice,
+    Opportunity,
+    Quote,
+    Stage,
+    StageChange,
+    Target,
+)
+
+HOUR = dt.timedelta(hours=1)
+DAY = dt.timedelta(days=1)
+TIER_CADENCE_DAYS = {"A": 7, "B": 14, "C": 30}
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def period_starts(at: dt.datetime, period: Period, periods: int) -> list[dt.date]:
+    """Return the first days of the ``periods`` complete periods before ``at``, oldest first."""
+    today = at.astimezone(local_zone()).date()
+    if period == "week":
+        current = today - dt.timedelta(days=today.weekday())
+        return [current - dt.timedelta(weeks=n) for n in range(periods, 0, -1)]
+    current = today.replace(day=1)
+    starts = []
+    year, month = current.year, current.month
+    for _ in range(periods):
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+        starts.append(dt.date(year, month, 1))
+    return list(reversed(starts))
+
+
+def period_end(start: dt.date, period: Period) -> dt.date:
+    if period == "week":
+        return start + dt.timedelta(weeks=1)
+    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(0, 0), local_zone())
+
+
+def truncate(field: str, period: Period) -> TruncWeek | TruncMonth:
+    kind = TruncWeek if period == "week" else TruncMonth
+    return kind(field, tzinfo=local_zone(), output_field=DateTimeField())
+
+
+def as_local_date(value: dt.datetime | dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # SQLite hands truncated values back naive, in local time
+            return value.date()
+        return value.astimezone(local_zone()).date()
+    return value
+
+
+def hours_between(later: dt.datetime, earlier: dt.datetime) -> float:
+    return (later - earlier) / HOUR
+
+
+def team_condition(scope: Scope, team_lookup: str) -> Q:
+    """Match rows whose team (through ``team_lookup``) lies in one of the scope's subtrees."""
+    if not scope.team_ids:
+        return Q()
+    paths = Team.objects.filter(pk__in=scope.team_ids).values_list("path", flat=True)
+    condition = Q(pk__in=[])
+    for path in paths:
+        condition |= Q(**{f"{team_lookup}__path__startswith": path})
+    return condition
+
+
+def owner_scope(scope: Scope, owner_lookup: str) -> Q:
+    """Restrict by the owning rep and the owner's team, as the scope asks."""
+    condition = team_condition(scope, f"{owner_lookup}__team")
+    if scope.owner_ids:
+        condition &= Q(**{f"{owner_lookup}_id__in": scope.owner_ids})
+    return condition
+
+
+def reps_in_scope(scope: Scope, at: dt.datetime) -> QuerySet[User]:
+    reps = User.objects.filter(role=Role.REP, is_active=True, date_joined__lte=at)
+    reps = reps.filter(team_condition(scope, "team"))
+    if scope.owner_ids:
+        reps = reps.filter(pk__in=scope.owner_ids)
+    return reps
+
+
+def teams_in_scope(scope: Scope) -> QuerySet[Team]:
+    """Teams that have reps: the grain at which team metrics are reported."""
+    teams = Team.objects.filter(members__role=Role.REP).distinct()
+    if scope.team_ids:
+        paths = Team.objects.filter(pk__in=scope.team_ids).values_list("path", flat=True)
+        condition = Q(pk__in=[])
+        for path in paths:
+            condition |= Q(path__startswith=path)
+        teams = teams.filter(condition)
+    return teams
+
+
+def fill_periods(
+    metric: Metric,
+    entities: Iterable[tuple[int, int | None, int | None]],
+    values: dict[tuple[int, dt.date], float | None],
+    starts: list[dt.date],
+) -> list[MetricRow]:
+    """Expand sparse (entity, period) results to one row per entity and period."""
+    rows = []
+    for entity_id, owner_id, team_id in entities:
+        for start in starts:
+            value = values.get((entity_id, start))
+            if value is None and metric.zero_when_empty:
+                value = 0.0
+            rows.append(MetricRow(entity_id, value, start, owner_id, team_id))
+    return rows
+
+
+def stage_as_of(at: dt.datetime) -> tuple[Subquery, Subquery]:
+    """Return subqueries for an opportunity's stage id and its entry time as of ``at``."""
+    latest = StageChange.objects.filter(opportunity=OuterRef("pk"), changed_at__lte=at).order_by(
+        "-changed_at", "-id"
+    )
+    return (
+        Subquery(latest.values("to_stage_id")[:1]),
+        Subquery(latest.values("changed_at")[:1], output_field=DateTimeField()),
+    )
+
+
+def open_opportunities_as_of(at: dt.datetime, scope: Scope) -> QuerySet[Opportunity]:
+    """Opportunities created by ``at`` and not closed by then, with their stage as of ``at``."""
+    stage_id, entered_at = stage_as_of(at)
+    queryset = (
+        Opportunity.objects.filter(created_at__lte=at)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at))
+        .filter(owner_scope(scope, "owner"))
+        .annotate(stage_as_of=stage_id, entered_as_of=entered_at)
+    )
+    if scope.process:
+        queryset = queryset.filter(process__key=scope.process)
+    if scope.stages:
+        stage_ids = Stage.objects.filter(key__in=scope.stages).values_list("pk", flat=True)
+        queryset = queryset.filter(stage_as_of__in=list(stage_ids))
+    if scope.tiers:
+        queryset = queryset.filter(customer__tier__in=scope.tiers)
+    return queryset
+
+
+def stage_info() -> dict[int, Stage]:
+    return {stage.pk: stage for stage in Stage.objects.all()}
+
+
+# --------------------------------------------------------------------------- opportunity
+
+
+@register
+class OpportunityDaysSinceLastActivity(Metric):
+    """Days from the last activity logged on an open opportunity to ``at``.
+
+    Population: opportunities open as of ``at``. Last activity: the newest activity linked to
+    the opportunity that occurred at or before ``at``; with none, the opportunity's creation
+    counts as its last touch. Unit: days (fractional).
+    """
+
+    key = "opportunity_days_since_last_activity"
+    grain = "opportunity"
+    unit = "days"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        queryset = open_opportunities_as_of(at, scope).annotate(
+            last_activity=Max("activities__occurred_at", filter=Q(activities__occurred_at__lte=at))
+        )
+        rows = []
+        for pk, owner_id, team_id, created_at, last in queryset.values_list(
+            "pk", "owner_id", "owner__team_id", "created_at", "last_activity"
+        ):
+            rows.append(MetricRow(pk, (at - (last or created_at)) / DAY, None, owner_id, team_id))
+        return rows
+
+
+@register
+class OpportunityHoursSinceUpdate(Metric):
+    """Hours since anything happened on an open opportunity (48小时无更新).
+
+    An update is the latest of: entering its current stage, an activity on it, a quote on it
+    being requested or sent, all as of ``at``. Population: opportunities open as of ``at`` in
+    a non-terminal stage. Unit: hours.
+    """
+
+    key = "opportunity_hours_since_update"
+    grain = "opportunity"
+    unit = "hours"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        last_quote_request = Quote.objects.filter(
+            opportunity=OuterRef("pk"), requested_at__lte=at
+        ).order_by("-requested_at")
+        last_quote_sent = Quote.objects.filter(
+            opportunity=OuterRef("pk"), sent_at__lte=at
+        ).order_by("-sent_at")
+        last_activity = Activity.objects.filter(
+            opportunity=OuterRef("pk"), occurred_at__lte=at
+        ).order_by("-occurred_at")
+        queryset = open_opportunities_as_of(at, scope).annotate(
+            last_update=Greatest(
+                Coalesce(F("entered_as_of"), F("created_at")),
+                Coalesce(Subquery(last_activity.values("occurred_at")[:1]), F("created_at")),
+                Coalesce(Subquery(last_quote_request.values("requested_at")[:1]), F("created_at")),
+                Coalesce(Subquery(last_quote_sent.values("sent_at")[:1]), F("created_at")),
+                output_field=DateTimeField(),
+            )
+        )
+        stages = stage_info()
+        rows = []
+        for pk, owner_id, team_id, stage_id, last in queryset.values_list(
+            "pk", "owner_id", "owner__team_id", "stage_as_of", "last_update"
+        ):
+            stage = stages.get(stage_id)
+            if stage is None or stage.is_terminal:
+                continue
+            rows.append(
+                MetricRow(
+                    pk, hours_between(at, last), None, owner_id, team_id, {"stage": stage.key}
+                )
+            )
+        return rows
+
+
+@register
+class OpportunityDaysInStage(Metric):
+    """Days an open opportunity has spent in its stage as of ``at`` (阶段停留时长).
+
+    Stage and entry time come from the stage history as of ``at``. The context carries the
+    stage key and its dwell SLA so a rule can compare against it. Unit: days.
+    """
+
+    key = "opportunity_days_in_stage"
+    grain = "opportunity"
+    unit = "days"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        stages = stage_info()
+        rows = []
+        for pk, owner_id, team_id, stage_id, entered in open_opportunities_as_of(
+            at, scope
+        ).values_list("pk", "owner_id", "owner__team_id", "stage_as_of", "entered_as_of"):
+            stage = stages.get(stage_id)
+            if stage is None or stage.is_terminal or entered is None:
+                continue
+            rows.append(
+                MetricRow(
+                    pk,
+                    (at - entered) / DAY,
+                    None,
+                    owner_id,
+                    team_id,
+                    {"stage": stage.key, "sla_days": stage.dwell_sla_days},
+                )
+            )
+        return rows
+
+
+@register
+class OpportunityStageSlaRatio(Metric):
+    """Days in the current stage divided by the stage's dwell SLA, as of ``at``.
+
+    1.0 means the SLA is used up. Stages without an SLA are left out. Unit: ratio.
+    """
+
+    key = "opportunity_stage_sla_ratio"
+    grain = "opportunity"
+    unit = "ratio"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        base = OpportunityDaysInStage().rows(at=at, scope=scope, period=period, periods=periods)
+        return [
+            MetricRow(
+                row.entity_id,
+                (row.value or 0) / row.context["sla_days"],
+                None,
+                row.owner_id,
+                row.team_id,
+                row.context,
+            )
+            for row in base
+            if row.context.get("sla_days")
+        ]
+
+
+# --------------------------------------------------------------------------- customer
+
+
+def customers_in_scope(at: dt.datetime, scope: Scope) -> QuerySet[Customer]:
+    queryset = Customer.objects.filter(created_at__lte=at, owner__isnull=False).exclude(
+        lifecycle="churned"
+    )
+    queryset = queryset.filter(owner_scope(scope, "owner"))
+    if scope.tiers:
+        queryset = queryset.filter(tier__in=scope.tiers)
+    return queryset
+
+
+@register
+class CustomerDaysSinceLastActivity(Metric):
+    """Days since the last follow-up with an owned customer (7天未跟进).
+
+    Population: customers with an owner, created by ``at``, not churned. Last follow-up: the
+    newest activity with the customer that occurred at or before ``at``; with none, the
+    customer's creation. The context carries the tier. Unit: days.
+    """
+
+    key = "customer_days_since_last_activity"
+    grain = "customer"
+    unit = "days"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        queryset = customers_in_scope(at, scope).annotate(
+            last_activity=Max("activities__occurred_at", filter=Q(activities__occurred_at__lte=at))
+        )
+        return [
+            MetricRow(pk, (at - (last or created)) / DAY, None, owner_id, team_id, {"tier": tier})
+            for pk, owner_id, team_id, tier, created, last in queryset.values_list(
+                "pk", "owner_id", "owner__team_id", "tier", "created_at", "last_activity"
+            )
+        ]
+
+
+@register
+class CustomerFollowupsInCadence(Metric):
+    """Follow-ups with a customer within its tier's cadence window before ``at`` (分级跟进频率).
+
+    The window is 7 days for tier A, 14 for B and 30 for C (overridable through the scope's
+    ``cadence_days`` parameter). Population as for days since last activity. The context
+    carries the tier, the window and the days since the last follow-up. Unit: count.
+    """
+
+    key = "customer_followups_in_cadence"
+    grain = "customer"
+    unit = "count"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        cadence = {**TIER_CADENCE_DAYS, **scope.params.get("cadence_days", {})}
+        in_window = Q(pk__in=[])
+        for tier, days in cadence.items():
+            in_window |= Q(
+                tier=tier,
+                activities__occurred_at__gt=at - days * DAY,
+                activities__occurred_at__lte=at,
+            )
+        queryset = customers_in_scope(at, scope).annotate(
+            followups=Count("activities", filter=in_window),
+            last_activity=Max("activities__occurred_at", filter=Q(activities__occurred_at__lte=at)),
+        )
+        return [
+            MetricRow(
+                pk,
+                float(followups),
+                None,
+                owner_id,
+                team_id,
+                {
+                    "tier": tier,
+                    "window_days": cadence.get(tier),
+                    "days_since_last": (at - (last or created)) / DAY,
+                },
+            )
+            for pk, owner_id, team_id, tier, created, last, followups in queryset.values_list(
+                "pk",
+                "owner_id",
+                "owner__team_id",
+                "tier",
+                "created_at",
+                "last_activity",
+                "followups",
+            )
+        ]
+
+
+# --------------------------------------------------------------------------- quote, lead, invoice
+
+
+@register
+class QuoteHoursUnanswered(Metric):
+    """Hours a customer's quote request has waited without a quote being sent (报价响应时长).
+
+    Population: quotes requested by ``at`` and not sent by ``at``, on opportunities open as of
+    ``at``. Unit: hours.
+    """
+
+    key = "quote_hours_unanswered"
+    grain = "quote"
+    unit = "hours"
+    source = "quotes"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        queryset = (
+            Quote.objects.filter(requested_at__lte=at)
+            .filter(Q(sent_at__isnull=True) | Q(sent_at__gt=at))
+            .filter(Q(opportunity__closed_at__isnull=True) | Q(opportunity__closed_at__gt=at))
+            .filter(owner_scope(scope, "opportunity__owner"))
+        )
+        return [
+            MetricRow(
+                pk,
+                hours_between(at, requested),
+                None,
+                owner_id,
+                team_id,
+                {"opportunity_id": opportunity_id},
+            )
+            for pk, owner_id, team_id, requested, opportunity_id in queryset.values_list(
+                "pk",
+                "opportunity__owner_id",
+                "opportunity__owner__team_id",
+                "requested_at",
+                "opportunity_id",
+            )
+        ]
+
+
+@register
+class LeadHoursWithoutFirstContact(Metric):
+    """Hours an assigned lead has waited for its first contact (24小时未跟进回收).
+
+    Population: leads assigned by ``at`` with no first contact by ``at`` and still in an
+    active status. Unit: hours.
+    """
+
+    key = "lead_hours_without_first_contact"
+    grain = "lead"
+    unit = "hours"
+    source = "leads"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        queryset = (
+            Lead.objects.filter(assigned_at__lte=at, owner__isnull=False)
+            .filter(Q(first_contact_at__isnull=True) | Q(first_contact_at__gt=at))
+            .filter(status__in=("assigned", "contacted", "qualified", "new"))
+            .filter(owner_scope(scope, "owner"))
+        )
+        return [
+            MetricRow(pk, hours_between(at, assigned), None, owner_id, team_id)
+            for pk, owner_id, team_id, assigned in queryset.values_list(
+                "pk", "owner_id", "owner__team_id", "assigned_at"
+            )
+        ]
+
+
+@register
+class InvoiceDaysOverdue(Metric):
+    """Days an invoice is past its due date without being paid, as of ``at`` (回款进度).
+
+    Population: invoices due before ``at``'s date and not paid by ``at``. The context carries
+    the open amount. Unit: days.
+    """
+
+    key = "invoice_days_overdue"
+    grain = "invoice"
+    unit = "days"
+    source = "invoices"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        today = at.astimezone(local_zone()).date()
+        queryset = (
+            Invoice.objects.filter(due_on__lt=today, issued_on__lte=today)
+            .filter(Q(paid_at__isnull=True) | Q(paid_at__gt=at))
+            .filter(owner_scope(scope, "customer__owner"))
+        )
+        return [
+            MetricRow(
+                pk,
+                float((today - due).days),
+                None,
+                owner_id,
+                team_id,
+                {"amount": float(amount), "customer_id": customer_id},
+            )
+            for pk, owner_id, team_id, due, amount, customer_id in queryset.values_list(
+                "pk",
+                "customer__owner_id",
+                "customer__owner__team_id",
+                "due_on",
+                "amount",
+                "customer_id",
+            )
+        ]
+
+
+@register
+class ContractDaysToEndWithoutRenewal(Metric):
+    """Days until an active contract ends when no renewal is in hand (续约风险).
+
+    Population: contracts started by ``at``'s date and ending on or after it, not terminated,
+    with no renewal contract signed by ``at`` and no opportunity for the customer open as of
+    ``at`` that was created within 120 days before the end. The context carries the days
+    since the customer's last follow-up. Unit: days.
+    """
+
+    key = "contract_days_to_end_without_renewal"
+    grain = "contract"
+    unit = "days"
+    source = "contracts"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        today = at.astimezone(local_zone()).date()
+        renewal = Contract.objects.filter(renewal_of=OuterRef("pk"), signed_at__lte=at)
+        renewal_opportunity = (
+            Opportunity.objects.filter(customer=OuterRef("customer"), created_at__lte=at)
+            .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at))
+            .filter(created_at__gte=Cast(OuterRef("ends_on"), DateTimeField()) - 120 * DAY)
+        )
+        last_touch = Activity.objects.filter(
+            customer=OuterRef("customer"), occurred_at__lte=at
+        ).order_by("-occurred_at")
+        queryset = (
+            Contract.objects.filter(starts_on__lte=today, ends_on__gte=today, signed_at__lte=at)
+            .exclude(status="terminated")
+            .filter(~Exists(renewal), ~Exists(renewal_opportunity))
+            .filter(owner_scope(scope, "customer__owner"))
+            .annotate(last_touch=Subquery(last_touch.values("occurred_at")[:1]))
+        )
+        return [
+            MetricRow(
+                pk,
+                float((ends_on - today).days),
+                None,
+                owner_id,
+                team_id,
+                {
+                    "customer_id": customer_id,
+                    "days_since_last_touch": (at - (touch or signed)) / DAY,
+                },
+            )
+            for pk, owner_id, team_id, ends_on, customer_id, signed, touch in queryset.values_list(
+                "pk",
+                "customer__owner_id",
+                "customer__owner__team_id",
+                "ends_on",
+                "customer_id",
+                "signed_at",
+                "last_touch",
+            )
+        ]
+
+
+# --------------------------------------------------------------------------- per period
+
+
+class PeriodCount(Metric):
+    """Base for per-period counts or sums grouped by rep or team."""
+
+    per_period = True
+    zero_when_empty = True
+    model: Any
+    timestamp: str
+    owner_lookup: str
+    measure: Any = Count("pk")
+
+    def base(self, at: dt.datetime, scope: Scope) -> QuerySet[Any]:
+        return self.model.objects.filter(owner_scope(scope, self.owner_lookup))
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        starts = period_starts(at, period, periods)
+        window_start, window_end = (
+            local_midnight(starts[0]),
+            local_midnight(period_end(starts[-1], period)),
+        )
+        group = (
+            f"{self.owner_lookup}_id" if self.grain == "rep" else f"{self.owner_lookup}__team_id"
+        )
+        queryset = (
+            self.base(at, scope)
+            .filter(**{f"{self.timestamp}__gte": window_start, f"{self.timestamp}__lt": window_end})
+            .annotate(bucket=truncate(self.timestamp, period))
+            .values(group, "bucket")
+            .annotate(value=self.measure)
+        )
+        values: dict[tuple[int, dt.date], float | None] = defaultdict(float)
+        for row in queryset:
+            if row[group] is None:
+                continue
+            key = (row[group], as_local_date(row["bucket"]))
+            values[key] += float(row["value"] or 0)
+        if self.grain == "rep":
+            entities = [
+                (pk, pk, team_id)
+                for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
+            ]
+        else:
+            entities = [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
+        return fill_periods(self, entities, dict(values), starts)
+
+
+@register
+class RepFollowupsPerWeek(PeriodCount):
+    """Follow-ups a rep logged per week: activities by owner and the week they occurred in.
+
+    Every active rep gets a row for every complete week, zero when nothing was logged.
+    Unit: count.
+    """
+
+    key = "rep_followups"
+    grain = "rep"
+    unit = "count"
+    model = Activity
+    timestamp = "occurred_at"
+    owner_lookup = "owner"
+
+
+@register
+class TeamFollowupsPerWeek(RepFollowupsPerWeek):
+    """Follow-ups per team and week (the sum over the team's reps). Unit: count."""
+
+    key = "team_followups"
+    grain = "team"
+
+
+@register
+class RepNewCustomers(PeriodCount):
+    """New customers a rep won per week (新增客户数): customers created in the week, by owner.
+
+    Unit: count; zero for a week without new customers.
+    """
+
+    key = "rep_new_customers"
+    grain = "rep"
+    unit = "count"
+    model = Customer
+    timestamp = "created_at"
+    owner_lookup = "owner"
+    source = "customers"
+
+
+@register
+class TeamNewCustomers(RepNewCustomers):
+    """New customers per team and week. Unit: count."""
+
+    key = "team_new_customers"
+    grain = "team"
+
+
+@register
+class RepNewPipeline(PeriodCount):
+    """New pipeline amount per rep and week: the amount of opportunities created. Unit: CNY."""
+
+    key = "rep_new_pipeline"
+    grain = "rep"
+    unit = "amount"
+    model = Opportunity
+    timestamp = "created_at"
+    owner_lookup = "owner"
+    measure = Sum("amount")
+    source = "opportunities"
+
+
+@register
+class TeamNewPipeline(RepNewPipeline):
+    """New pipeline amount per team and week. Unit: CNY."""
+
+    key = "team_new_pipeline"
+    grain = "team"
+
+
+class PeriodRatio(Metric):
+    """Base for per-period ratios (numerator over denominator) by rep, team or org.
+
+    A period whose denominator is zero has no value (None), which rules treat as missing
+    history rather than as zero.
+    """
+
+    per_period = True
+    default_period = "month"
+    source = "opportunities"
+
+    def pairs(
+        self,
+        at: dt.datetime,
+        scope: Scope,
+        period: Period,
+        start: dt.datetime,
+        end: dt.datetime,
+        group: str,
+    ) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    group_for = {"rep": "opportunity__owner_id", "team": "opportunity__owner__team_id", "org": None}
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        starts = period_starts(at, period, periods)
+        window_start = local_midnight(starts[0])
+        window_end = min(local_midnight(period_end(starts[-1], period)), at)
+        group = self.group_for[self.grain]
+        queryset = self.pairs(at, scope, period, window_start, window_end, group or "")
+        values: dict[tuple[int, dt.date], float | None] = {}
+        for row in queryset:
+            entity = row.get(group, 0) if group else 0
+            if entity is None:
+                continue
+            denominator = float(row["denominator"] or 0)
+            values[(entity, as_local_date(row["bucket"]))] = (
+                float(row["numerator"] or 0) / denominator if denominator else None
+            )
+        if self.grain == "rep":
+            entities = [
+                (pk, pk, team_id)
+                for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
+            ]
+        elif self.grain == "team":
+            entities = [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
+        else:
+            entities = [(0, None, None)]
+        return fill_periods(self, entities, values, starts)
+
+
+def values_by(queryset: QuerySet[Any], group: str) -> QuerySet[Any]:
+    return queryset.values(group, "bucket") if group else queryset.values("bucket")
+
+
+class StageExitRatio(PeriodRatio):
+    """Share of stage exits in a period that went to a given kind of target."""
+
+    def exits(self, scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[StageChange]:
+        return StageChange.objects.filter(
+            changed_at__gte=start, changed_at__lt=end, from_stage__isnull=False
+        ).filter(owner_scope(scope, "opportunity__owner"))
+
+
+@register
+class TeamStageConversion(StageExitRatio):
+    """Conversion from one stage to the next per team and month (商机转化率).
+
+    For the stage named by the scope parameter ``stage`` (default ``proposal``): among the
+    moves out of that stage that happened in the period, excluding moves backwards, the
+    share that went to the next open stage in process order (to won, from the last open
+    stage). Periods with no such move have no value. Unit: ratio 0-1.
+    """
+
+    key = "team_stage_conversion"
+    grain = "team"
+    unit = "ratio"
+
+    def pairs(self, at, scope, period, start, end, group):  # type: ignore[no-untyped-def]
+        stage_key = scope.params.get("stage", "proposal")
+        next_stage_ids = []
+        from_ids = []
+        for stage in Stage.objects.filter(key=stage_key):
+            following = (
+                Stage.objects.filter(
+                    process_id=stage.process_id, order__gt=stage.order, is_lost=False
+                )
+                .order_by("order")
+                .first()
+            )
+            from_ids.append(stage.pk)
+            if following is not None:
+                next_stage_ids.append(following.pk)
+        exits = self.exits(scope, start, end).filter(
+            from_stage_id__in=from_ids, is_regression=False
+        )
+        return values_by(exits.annotate(bucket=truncate("changed_at", period)), group).annotate(
+            numerator=Count("pk", filter=Q(to_stage_id__in=next_stage_ids)),
+            denominator=Count("pk"),
+        )
+
+
+@register
+class RepStageConversion(TeamStageConversion):
+    """Conversion from one stage to the next per rep and month. Unit: ratio 0-1."""
+
+    key = "rep_stage_conversion"
+    grain = "rep"
+
+
+@register
+class TeamStageRegressionRate(StageExitRatio):
+    """Share of stage moves in a period that went backwards (跨阶段退回率). Unit: ratio 0-1."""
+
+    key = "team_stage_regression_rate"
+    grain = "team"
+    unit = "ratio"
+
+    def pairs(self, at, scope, period, start, end, group):  # type: ignore[no-untyped-def]
+        exits = self.exits(scope, start, end)
+        return values_by(exits.annotate(bucket=truncate("changed_at", period)), group).annotate(
+            numerator=Count("pk", filter=Q(is_regression=True)), denominator=Count("pk")
+        )
+
+
+class ClosedRatio(PeriodRatio):
+    group_for = {"rep": "owner_id", "team": "owner__team_id", "org": None}
+
+    def closed(self, scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[Opportunity]:
+        return Opportunity.objects.filter(closed_at__gte=start, closed_at__lt=end).filter(
+            owner_scope(scope, "owner")
+        )
+
+
+@register
+class TeamWinRate(ClosedRatio):
+    """Won over won-plus-lost among opportunities closed in the period, per team. Ratio 0-1."""
+
+    key = "team_win_rate"
+    grain = "team"
+    unit = "ratio"
+
+    def pairs(self, at, scope, period, start, end, group):  # type: ignore[no-untyped-def]
+        closed = self.closed(scope, start, end).annotate(bucket=truncate("closed_at", period))
+        return values_by(closed, group).annotate(
+            numerator=Count("pk", filter=Q(stage__is_won=True)), denominator=Count("pk")
+        )
+
+
+@register
+class RepWinRate(TeamWinRate):
+    """Win rate per rep and month. Ratio 0-1."""
+
+    key = "rep_win_rate"
+    grain = "rep"
+
+
+@register
+class OrgWinRate(TeamWinRate):
+    """Win rate of the whole organisation per month. Ratio 0-1."""
+
+    key = "org_win_rate"
+    grain = "org"
+
+
+@register
+class TeamQuoteHitRate(ClosedRatio):
+    """Quote hit rate (报价命中率): among opportunities closed in the period that had a quote
+    sent, the share that was won. Ratio 0-1."""
+
+    key = "team_quote_hit_rate"
+    grain = "team"
+    unit = "ratio"
+
+    def pairs(self, at, scope, period, start, end, group):  # type: ignore[no-untyped-def]
+        sent = Quote.objects.filter(opportunity=OuterRef("pk"), sent_at__isnull=False)
+        closed = (
+            self.closed(scope, start, end)
+            .filter(Exists(sent))
+            .annotate(bucket=truncate("closed_at", period))
+        )
+        return values_by(closed, group).annotate(
+            numerator=Count("pk", filter=Q(stage__is_won=True)), denominator=Count("pk")
+        )
+
+
+@register
+class TeamSalesCycleDays(ClosedRatio):
+    """Mean days from creation to close of opportunities won in the period (销售周期时长).
+
+    Computed as total cycle days over the number won; no value for a period without wins.
+    Unit: days.
+    """
+
+    key = "team_sales_cycle_days"
+    grain = "team"
+    unit = "days"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        # Date arithmetic differs per database, so the cycle sum is taken in Python from one
+        # query over the won deals of the window: still one query for every entity.
+        starts = period_starts(at, period, periods)
+        window_start = local_midnight(starts[0])
+        window_end = min(local_midnight(period_end(starts[-1], period)), at)
+        group = self.group_for[self.grain]
+        totals: dict[tuple[int, dt.date], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        won = self.closed(scope, window_start, window_end).filter(stage__is_won=True)
+        fields = ["created_at", "closed_at"] + ([group] if group else [])
+        for values in won.values_list(*fields):
+            created, closed = values[0], values[1]
+            entity = values[2] if group else 0
+            if entity is None:
+                continue
+            bucket = period_bucket(closed, period)
+            totals[(entity, bucket)][0] += (closed - created) / DAY
+            totals[(entity, bucket)][1] += 1
+        result = {key: total / count for key, (total, count) in totals.items() if count}
+        if self.grain == "rep":
+            entities = [
+                (pk, pk, team_id)
+                for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
+            ]
+        elif self.grain == "team":
+            entities = [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
+        else:
+            entities = [(0, None, None)]
+        return fill_periods(self, entities, dict(result), starts)
+
+
+def period_bucket(moment: dt.datetime, period: Period) -> dt.date:
+    day = moment.astimezone(local_zone()).date()
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+@register
+class OrgSalesCycleDays(TeamSalesCycleDays):
+    """Mean sales cycle of the whole organisation per month. Unit: days."""
+
+    key = "org_sales_cycle_days"
+    grain = "org"
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def month_bounds(at: dt.datetime) -> tuple[dt.date, dt.date]:
+    today = at.astimezone(local_zone()).date()
+    start = today.replace(day=1)
+    return start, period_end(start, "month")
+
+
+def won_amount_by_owner(scope: Scope, start: dt.datetime, end: dt.datetime) -> dict[int, float]:
+    won = (
+        Opportunity.objects.filter(stage__is_won=True, closed_at__gte=start, closed_at__lt=end)
+        .filter(owner_scope(scope, "owner"))
+        .values("owner_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["owner_id"]: float(row["total"] or 0) for row in won}
+
+
+@register
+class RepTargetAttainmentProjection(Metric):
+    """Projected attainment of this month's won-amount target at the current run rate (目标完成率).
+
+    won = amount of opportunities won from the first of the month to ``at``; elapsed = the
+    share of the month gone by at ``at``; projection = won / elapsed / target. The context
+    carries the attainment so far and the elapsed share. Reps without a target have no row;
+    in the first day of a month (elapsed under 1/31) the value is None. Unit: ratio.
+    """
+
+    key = "rep_target_attainment_projection"
+    grain = "rep"
+    unit = "ratio"
+    source = "opportunities"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        first, next_first = month_bounds(at)
+        start, end = local_midnight(first), local_midnight(next_first)
+        elapsed = (at - start) / (end - start)
+        targets = Target.objects.filter(
+            user__isnull=False, period="month", period_start=first, measure="won_amount"
+        ).filter(owner_scope(scope, "user"))
+        won = won_amount_by_owner(scope, start, at)
+        rows = []
+        for user_id, team_id, target in targets.values_list("user_id", "user__team_id", "value"):
+            if not target:
+                continue
+            attained = won.get(user_id, 0.0) / float(target)
+            projection = attained / elapsed if elapsed >= 1 / 31 else None
+            rows.append(
+                MetricRow(
+                    user_id,
+                    projection,
+                    None,
+                    user_id,
+                    team_id,
+                    {"attained": attained, "elapsed": elapsed, "target": float(target)},
+                )
+            )
+        return rows
+
+
+@register
+class RepPipelineCoverage(Metric):
+    """Open pipeline over what is left of the month's target (漏斗覆盖).
+
+    Pipeline: amount of opportunities open as of ``at`` whose expected close date falls
+    before the end of the next month. Remaining: the month's won-amount target minus what was
+    won this month by ``at``. A rep who already met the target has no value. Unit: ratio.
+    """
+
+    key = "rep_pipeline_coverage"
+    grain = "rep"
+    unit = "ratio"
+    source = "opportunities"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        first, next_first = month_bounds(at)
+        horizon = period_end(next_first, "month")
+        targets = Target.objects.filter(
+            user__isnull=False, period="month", period_start=first, measure="won_amount"
+        ).filter(owner_scope(scope, "user"))
+        won = won_amount_by_owner(scope, local_midnight(first), at)
+        pipeline = {
+            row["owner_id"]: float(row["total"] or 0)
+            for row in open_opportunities_as_of(at, scope)
+            .filter(expected_close_date__lt=horizon)
+            .values("owner_id")
+            .annotate(total=Sum("amount"))
+        }
+        rows = []
+        for user_id, team_id, target in targets.values_list("user_id", "user__team_id", "value"):
+            remaining = float(target or Decimal(0)) - won.get(user_id, 0.0)
+            value = pipeline.get(user_id, 0.0) / remaining if remaining > 0 else None
+            rows.append(
+                MetricRow(
+                    user_id,
+                    value,
+                    None,
+                    user_id,
+                    team_id,
+                    {"pipeline": pipeline.get(user_id, 0.0), "remaining": remaining},
+                )
+            )
+        return rows
+
+
+# --------------------------------------------------------------------------- team health
+
+
+@register
+class TeamHighValueTouchDensity(Metric):
+    """Follow-ups per A-tier customer in the 7 days before ``at``, per team (高价值客户触达密度).
+
+    Numerator: activities in (at-7d, at] with A-tier customers owned by the team's reps.
+    Denominator: those A-tier customers (owned, not churned). Unit: count per customer.
+    """
+
+    key = "team_high_value_touch_density"
+    grain = "team"
+    unit = "count"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        customers = {
+            row["owner__team_id"]: row["n"]
+            for row in customers_in_scope(at, scope)
+            .filter(tier="A")
+            .values("owner__team_id")
+            .annotate(n=Count("pk"))
+        }
+        touches = {
+            row["customer__owner__team_id"]: row["n"]
+            for row in Activity.objects.filter(
+                occurred_at__gt=at - 7 * DAY, occurred_at__lte=at, customer__tier="A"
+            )
+            .filter(owner_scope(scope, "customer__owner"))
+            .values("customer__owner__team_id")
+            .annotate(n=Count("pk"))
+        }
+        return [
+            MetricRow(team_id, touches.get(team_id, 0) / count, None, None, team_id)
+            for team_id, count in customers.items()
+            if team_id is not None and count
+        ]
+
+
+@register
+class TeamDaysSinceAnyActivityLogged(Metric):
+    """Days since anyone in a team logged a follow-up (data health).
+
+    Uses when activities were logged (created), not when they occurred, because a silent
+    source shows as nothing arriving. Teams without any logged activity count from ``at``
+    minus 365 days. Unit: days.
+    """
+
+    key = "team_days_since_activity_logged"
+    grain = "team"
+    unit = "days"
+    source = "data_health"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        latest = {
+            row["owner__team_id"]: row["last"]
+            for row in Activity.objects.filter(created_at__lte=at)
+            .filter(owner_scope(scope, "owner"))
+            .values("owner__team_id")
+            .annotate(last=Max("created_at"))
+        }
+        return [
+            MetricRow(
+                team_id, (at - latest.get(team_id, at - 365 * DAY)) / DAY, None, None, team_id
+            )
+            for team_id in teams_in_scope(scope).values_list("pk", flat=True)
+        ]
+
+
+@register
+class OrgChurnRate(PeriodRatio):
+    """Share of contracts ending in the period that were not renewed by ``at`` (客户流失率).
+
+    Denominator: contracts whose end date falls in the period (and before ``at``).
+    Numerator: those without a renewal contract signed by ``at``. Ratio 0-1.
+    """
+
+    key = "org_churn_rate"
+    grain = "org"
+    unit = "ratio"
+    source = "contracts"
+
+    def pairs(self, at, scope, period, start, end, group):  # type: ignore[no-untyped-def]
+        renewal = Contract.objects.filter(renewal_of=OuterRef("pk"), signed_at__lte=at)
+        zone = local_zone()
+        bucket = (TruncWeek if period == "week" else TruncMonth)("ends_on")
+        return (
+            Contract.objects.filter(
+                ends_on__gte=start.astimezone(zone).date(), ends_on__lt=end.astimezone(zone).date()
+            )
+            .filter(owner_scope(scope, "customer__owner"))
+            .annotate(renewed=Exists(renewal), bucket=bucket)
+            .values("bucket")
+            .annotate(numerator=Count("pk", filter=Q(renewed=False)), denominator=Count("pk"))
+        )

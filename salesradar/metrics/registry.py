@@ -1,0 +1,118 @@
+"""The metric registry: named, documented, set-based computations over all entities at once.
+
+A metric answers for every entity of its grain in one query (or a few), deterministically in
+``at``: only facts recorded at or before ``at`` count, so the same call on the same data
+gives the same rows, which is what makes backtests exact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+Grain = Literal[
+    "opportunity", "customer", "quote", "lead", "invoice", "contract", "rep", "team", "org"
+]
+Period = Literal["week", "month"]
+GRAINS: tuple[str, ...] = (
+    "opportunity",
+    "customer",
+    "quote",
+    "lead",
+    "invoice",
+    "contract",
+    "rep",
+    "team",
+    "org",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which entities a computation covers; empty fields mean no restriction."""
+
+    team_ids: tuple[int, ...] = ()  # leaf or parent teams; their subtrees are included
+    owner_ids: tuple[int, ...] = ()
+    tiers: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    process: str = ""
+    params: dict[str, Any] = field(default_factory=dict)  # metric parameters, e.g. stage
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    entity_id: int
+    value: float | None
+    period: dt.date | None = None
+    owner_id: int | None = None
+    team_id: int | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+class Metric(ABC):
+    """A metric; subclasses set the class attributes and implement ``rows``."""
+
+    key: ClassVar[str]
+    grain: ClassVar[Grain]
+    unit: ClassVar[str]
+    per_period: ClassVar[bool] = False
+    default_period: ClassVar[Period] = "week"
+    #: for per-period counts, an entity with no rows in a period counted zero, not unknown
+    zero_when_empty: ClassVar[bool] = False
+    #: the source of facts this metric depends on, for data-health inhibition
+    source: ClassVar[str] = "activities"
+
+    @abstractmethod
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        """Return one row per entity (per period, for per-period metrics), oldest period first."""
+
+
+METRICS: dict[str, Metric] = {}
+
+
+class UnknownMetricError(KeyError):
+    pass
+
+
+def register(metric_class: type[Metric]) -> type[Metric]:
+    """Register a metric class by its key; the wrong type or a duplicate key fails loudly."""
+    if not isinstance(metric_class, type) or not issubclass(metric_class, Metric):
+        raise TypeError(f"{metric_class!r} is not a Metric subclass")
+    if metric_class.grain not in GRAINS:
+        raise TypeError(f"{metric_class.__name__}.grain {metric_class.grain!r} is unknown")
+    if metric_class.key in METRICS:
+        raise TypeError(f"metric {metric_class.key!r} is registered twice")
+    METRICS[metric_class.key] = metric_class()
+    return metric_class
+
+
+def get_metric(key: str) -> Metric:
+    try:
+        return METRICS[key]
+    except KeyError:
+        known = ", ".join(sorted(METRICS))
+        raise UnknownMetricError(f"unknown metric {key!r}; known metrics: {known}") from None
+
+
+def compute(
+    metric: str | Metric,
+    *,
+    at: dt.datetime,
+    scope: Scope | None = None,
+    period: Period | None = None,
+    periods: int = 12,
+) -> list[MetricRow]:
+    """Compute ``metric`` for every entity in ``scope`` as of ``at``."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    chosen = get_metric(metric) if isinstance(metric, str) else metric
+    return chosen.rows(
+        at=at,
+        scope=scope or Scope(),
+        period=period or chosen.default_period,
+        periods=max(1, periods),
+    )
