@@ -541,14 +541,14 @@ class DemoBuilder:
                 planted=True,
             )
             hunter.hunter = 2.0
-            hunter.stops_hunting_from = self.monday_weeks_ago(5)
+            hunter.stops_hunting_from = self.monday_weeks_ago(6)
             self.non_hunting.add(hunter.id)
             self.add_truth(
                 "new_customers_low",
                 "user",
                 hunter.id,
                 hunter.stops_hunting_from,
-                f"{hunter.name}: no new customers for five weeks running, after winning "
+                f"{hunter.name}: no new customers for six weeks running, after winning "
                 "twice the team's average",
                 planted=True,
             )
@@ -785,6 +785,7 @@ class DemoBuilder:
             self._simulate_opportunity(ctx, created_at, forced="renewal_at_risk")
 
     FORCED_STAGE = {
+        "renewal": "won",
         "stuck_negotiation": "negotiation",
         "quote_unanswered": "proposal",
         "renewal_at_risk": "won",
@@ -1056,23 +1057,28 @@ class DemoBuilder:
             plan.id = contract_id
             ends_on = _add_months(plan.starts_on, plan.months) - DAY
             status = "active" if ends_on >= anchor_date else "expired"
-            renewal_due = ends_on - dt.timedelta(days=15)
-            if ends_on < anchor_date + dt.timedelta(days=60) and not plan.at_risk:
-                renewal_signed = dt.datetime.combine(renewal_due, dt.time(3, 0), UTC)
-                if renewal_signed < self.anchor and rng.random() < 0.75:
-                    status = "renewed"
-                    ctx.contracts.append(
-                        ContractPlan(
-                            opportunity_id=None,
-                            signed_at=work_time(renewal_signed),
-                            starts_on=ends_on + DAY,
-                            months=12,
-                            amount=(plan.amount * Decimal("1.05")).quantize(Decimal("0.01")),
-                            renewal_of=contract_id,
-                        )
-                    )
-                elif status == "expired":
-                    ctx.churned_on = ends_on
+            renewal_starts = ends_on - dt.timedelta(days=75)
+            renewing_now = ends_on >= anchor_date  # every live contract gets its renewal deal
+            if (
+                renewal_starts < anchor_date
+                and not plan.at_risk
+                and ctx.decision_maker is not None
+                and (renewing_now or rng.random() < 0.75)
+            ):
+                # A renewal is sold like any deal: an opportunity ~75 days before the end,
+                # walked through the process; its contract renews this one.
+                before = len(ctx.contracts)
+                created_at = work_time(dt.datetime.combine(renewal_starts, dt.time(2, 0), UTC))
+                self._simulate_opportunity(ctx, created_at, forced="renewal")
+                if len(ctx.contracts) > before:
+                    renewal = ctx.contracts[-1]
+                    renewal.renewal_of = contract_id
+                    renewal.starts_on = ends_on + DAY
+                    renewal.months = 12
+                    renewal.amount = (plan.amount * Decimal("1.05")).quantize(Decimal("0.01"))
+                    status = "renewed" if status == "expired" else status
+            elif status == "expired":
+                ctx.churned_on = ends_on
             self.writers["contracts"].add(
                 (
                     contract_id,
@@ -1214,15 +1220,16 @@ class DemoBuilder:
         churned = ctx.churned_on is not None and not any(
             plan.status == "active" for plan in ctx.contracts
         )
-        if ctx.tier == "A" and not churned:
+        if not churned:
+            # Twice the tier's cadence without a follow-up is a neglected customer.
             last = ctx.last_touch or ctx.created_at
-            if self.anchor - last > 14 * DAY:
+            if self.anchor - last > 2 * self.CADENCE_DAYS[ctx.tier] * DAY:
                 self.add_truth(
-                    "a_tier_untouched",
+                    "a_tier_untouched" if ctx.tier == "A" else "customer_untouched",
                     "customer",
                     ctx.id,
                     last,
-                    f"A-tier customer C{ctx.id:07d} not followed up since "
+                    f"{ctx.tier}-tier customer C{ctx.id:07d} not followed up since "
                     f"{last.astimezone(LOCAL_ZONE):%Y-%m-%d}{cause}",
                     planted="a_tier_untouched" in ctx.planted,
                 )
@@ -1237,8 +1244,14 @@ class DemoBuilder:
                     f"Invoice FP{invoice_id:08d} due {due:%Y-%m-%d} is unpaid",
                     planted=invoice_id in ctx.planted_overdue,
                 )
+        renewed = {plan.renewal_of for plan in ctx.contracts if plan.signed_at < self.anchor}
         for plan in ctx.contracts:
-            if plan.status != "active" or plan.ends_on is None:
+            if plan.status != "active" or plan.ends_on is None or plan.id in renewed:
+                continue
+            renewal_window = dt.datetime.combine(
+                plan.ends_on - dt.timedelta(days=120), dt.time(0, 0), LOCAL_ZONE
+            )
+            if any(opp.outcome == "open" and opp.created_at >= renewal_window for opp in ctx.opps):
                 continue
             days_left = (plan.ends_on - anchor_date).days
             quiet_since = ctx.last_touch or plan.signed_at
@@ -1304,7 +1317,7 @@ class DemoBuilder:
     def _build_targets(self) -> None:
         """Monthly won-amount and new-customer targets per rep, rolled up per team."""
         wins_per_rep_month = (self.size.opportunities * 0.2) / (len(self.reps) * 18)
-        monthly = Decimal(round(wins_per_rep_month * 150_000 * 1.1, -3))
+        monthly = Decimal(round(wins_per_rep_month * 150_000 * 0.9, -3))
         anchor_date = self.anchor.astimezone(LOCAL_ZONE).date()
         first = _add_months(anchor_date.replace(day=1), -18)
         months = [_add_months(first, offset) for offset in range(21)]

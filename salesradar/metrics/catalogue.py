@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -973,12 +972,6 @@ class OrgSalesCycleDays(TeamSalesCycleDays):
 # --------------------------------------------------------------------------- targets
 
 
-def month_bounds(at: dt.datetime) -> tuple[dt.date, dt.date]:
-    today = at.astimezone(local_zone()).date()
-    start = today.replace(day=1)
-    return start, period_end(start, "month")
-
-
 def won_amount_by_owner(scope: Scope, start: dt.datetime, end: dt.datetime) -> dict[int, float]:
     won = (
         Opportunity.objects.filter(stage__is_won=True, closed_at__gte=start, closed_at__lt=end)
@@ -991,12 +984,15 @@ def won_amount_by_owner(scope: Scope, start: dt.datetime, end: dt.datetime) -> d
 
 @register
 class RepTargetAttainmentProjection(Metric):
-    """Projected attainment of this month's won-amount target at the current run rate (目标完成率).
+    """Projected attainment of the quarter's won-amount target at the run rate (目标完成率).
 
-    won = amount of opportunities won from the first of the month to ``at``; elapsed = the
-    share of the month gone by at ``at``; projection = won / elapsed / target. The context
-    carries the attainment so far and the elapsed share. Reps without a target have no row;
-    in the first day of a month (elapsed under 1/31) the value is None. Unit: ratio.
+    target = the sum of the rep's monthly won-amount targets for the quarter's months (or a
+    quarterly target where one is set); won = amount of opportunities won from the first day
+    of the quarter to ``at``; elapsed = the share of the quarter gone by at ``at``;
+    projection = won / elapsed / target. A quarter, not a month, because a few large deals
+    make monthly attainment swing too much to warn on. The context carries the attainment so
+    far and the elapsed share. Reps without a target have no row; in the first week of a
+    quarter the value is None. Unit: ratio.
     """
 
     key = "rep_target_attainment_projection"
@@ -1007,19 +1003,17 @@ class RepTargetAttainmentProjection(Metric):
     def rows(
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
-        first, next_first = month_bounds(at)
+        first, next_first = quarter_bounds(at)
         start, end = local_midnight(first), local_midnight(next_first)
         elapsed = (at - start) / (end - start)
-        targets = Target.objects.filter(
-            user__isnull=False, period="month", period_start=first, measure="won_amount"
-        ).filter(owner_scope(scope, "user"))
+        targets = rep_targets(scope, first, next_first)
         won = won_amount_by_owner(scope, start, at)
         rows = []
-        for user_id, team_id, target in targets.values_list("user_id", "user__team_id", "value"):
+        for user_id, (team_id, target) in targets.items():
             if not target:
                 continue
-            attained = won.get(user_id, 0.0) / float(target)
-            projection = attained / elapsed if elapsed >= 1 / 31 else None
+            attained = won.get(user_id, 0.0) / target
+            projection = attained / elapsed if (at - start) >= 7 * DAY else None
             rows.append(
                 MetricRow(
                     user_id,
@@ -1027,19 +1021,45 @@ class RepTargetAttainmentProjection(Metric):
                     None,
                     user_id,
                     team_id,
-                    {"attained": attained, "elapsed": elapsed, "target": float(target)},
+                    {"attained": attained, "elapsed": elapsed, "target": target},
                 )
             )
         return rows
 
 
+def quarter_bounds(at: dt.datetime) -> tuple[dt.date, dt.date]:
+    today = at.astimezone(local_zone()).date()
+    start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    end = start
+    for _ in range(3):
+        end = period_end(end, "month")
+    return start, end
+
+
+def rep_targets(scope: Scope, first: dt.date, end: dt.date) -> dict[int, tuple[int | None, float]]:
+    """Sum each rep's won-amount targets whose period starts within [first, end)."""
+    rows = (
+        Target.objects.filter(
+            user__isnull=False,
+            measure="won_amount",
+            period_start__gte=first,
+            period_start__lt=end,
+        )
+        .filter(owner_scope(scope, "user"))
+        .values("user_id", "user__team_id")
+        .annotate(total=Sum("value"))
+    )
+    return {row["user_id"]: (row["user__team_id"], float(row["total"] or 0)) for row in rows}
+
+
 @register
 class RepPipelineCoverage(Metric):
-    """Open pipeline over what is left of the month's target (漏斗覆盖).
+    """Open pipeline over what is left of the quarter's target (漏斗覆盖).
 
-    Pipeline: amount of opportunities open as of ``at`` whose expected close date falls
-    before the end of the next month. Remaining: the month's won-amount target minus what was
-    won this month by ``at``. A rep who already met the target has no value. Unit: ratio.
+    Pipeline: amount of all opportunities open as of ``at`` (the usual "3x coverage" counts
+    the whole open funnel, since close dates slip). Remaining: the quarter's won-amount
+    target minus what was won this quarter by ``at``. A rep who already met the target has
+    no row. Unit: ratio.
     """
 
     key = "rep_pipeline_coverage"
@@ -1050,23 +1070,21 @@ class RepPipelineCoverage(Metric):
     def rows(
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
-        first, next_first = month_bounds(at)
-        horizon = period_end(next_first, "month")
-        targets = Target.objects.filter(
-            user__isnull=False, period="month", period_start=first, measure="won_amount"
-        ).filter(owner_scope(scope, "user"))
+        first, next_first = quarter_bounds(at)
+        targets = rep_targets(scope, first, next_first)
         won = won_amount_by_owner(scope, local_midnight(first), at)
         pipeline = {
             row["owner_id"]: float(row["total"] or 0)
             for row in open_opportunities_as_of(at, scope)
-            .filter(expected_close_date__lt=horizon)
             .values("owner_id")
             .annotate(total=Sum("amount"))
         }
         rows = []
-        for user_id, team_id, target in targets.values_list("user_id", "user__team_id", "value"):
-            remaining = float(target or Decimal(0)) - won.get(user_id, 0.0)
-            value = pipeline.get(user_id, 0.0) / remaining if remaining > 0 else None
+        for user_id, (team_id, target) in targets.items():
+            remaining = target - won.get(user_id, 0.0)
+            if remaining <= 0:
+                continue  # target met: nothing left to cover
+            value = pipeline.get(user_id, 0.0) / remaining
             rows.append(
                 MetricRow(
                     user_id,
