@@ -26,8 +26,10 @@ INSTALLED_APPS = [
     "salesradar.crm",
     "salesradar.pipeline",
     "salesradar.activities",
+    "salesradar.alerts",
     "salesradar.web",
     "salesradar.demo",
+    "salesradar.metrics",
 ]
 
 MIDDLEWARE = [

@@ -55,3 +55,17 @@ def check_sqlite_file(path: Path) -> None:
         ) from None
     if not ours:
         raise ForeignDatabaseError(f"{path} belongs to another Django project. {advice}")
+
+
+def require_schema() -> None:
+    """Stop with a clear message when the database has not been set up yet."""
+    from django.core.management.base import CommandError
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError(
+            "The database is not set up or not up to date; run `salesradar migrate` "
+            "(or `salesradar demo` for a demo organisation) first."
+        )

@@ -1,0 +1,419 @@
+"""Evaluate rules: metric rows in, alert transitions out, one pass, pure in ``at``.
+
+For each enabled rule the engine computes its metric for every entity of the scope at once,
+judges each entity's value with the rule's condition, works out whether the ``for`` clause
+holds, and steps each alert through the lifecycle state machine. New alerts, changed alerts
+and their events are written in bulk. Rules that others depend on (data health) or that
+inhibit others run first, so inhibition is decided on this pass's facts. Running the same
+evaluation twice at the same ``at`` changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from salesradar.accounts.models import Team
+from salesradar.alerts.choices import AlertState, EventKind
+from salesradar.alerts.conditions import Condition, Verdict, build_condition, n_of_m, parse_for
+from salesradar.alerts.lifecycle import AlertSnapshot, Observation, Transition, step
+from salesradar.alerts.models import Alert, AlertEvent, Rule
+from salesradar.metrics.registry import Metric, MetricRow, Scope, compute, get_metric
+
+logger = logging.getLogger(__name__)
+
+ENTITY_TYPES = {"rep": "user"}
+ACTIVE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED)
+SNAPSHOT_FIELDS = (
+    "state",
+    "severity",
+    "started_at",
+    "firing_since",
+    "last_true_at",
+    "snoozed_until",
+    "escalation_level",
+    "last_notified_at",
+    "acknowledged_at",
+    "resolved_at",
+    "last_evaluated_at",
+)
+
+
+def entity_type_for(grain: str) -> str:
+    return ENTITY_TYPES.get(grain, grain)
+
+
+@dataclass
+class Finding:
+    """What the engine concluded about one entity for one rule."""
+
+    entity_id: int
+    observation: Observation
+    owner_id: int | None
+    team_id: int | None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RuleOutcome:
+    rule: str
+    metric: str
+    rows: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    events: int = 0
+
+
+@dataclass
+class EvaluationReport:
+    at: dt.datetime
+    outcomes: list[RuleOutcome] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return sum(outcome.events for outcome in self.outcomes)
+
+
+def rule_scope(rule: Rule) -> Scope:
+    raw = rule.scope or {}
+    codes = raw.get("teams") or []
+    team_ids = tuple(Team.objects.filter(code__in=codes).values_list("pk", flat=True))
+    if codes and not team_ids:
+        raise ValueError(
+            _("the scope names teams that no longer exist: {codes}").format(codes=codes)
+        )
+    return Scope(
+        team_ids=team_ids,
+        tiers=tuple(raw.get("tiers") or ()),
+        stages=tuple(raw.get("stages") or ()),
+        process=raw.get("process") or "",
+        params=dict(raw.get("params") or {}),
+    )
+
+
+def judge_series(
+    condition: Condition, rows: Sequence[MetricRow], evaluations: int
+) -> list[Verdict]:
+    """Judge the last ``evaluations`` periods of one entity, each against what came before."""
+    values = [row.value for row in rows]
+    context = rows[-1].context if rows else {}
+    verdicts = []
+    for end in range(max(1, len(values) - evaluations + 1), len(values) + 1):
+        verdicts.append(condition.judge(values[end - 1], values[: end - 1], context))
+    return verdicts
+
+
+def observe_rule(rule: Rule, metric: Metric, at: dt.datetime) -> tuple[list[Finding], int]:
+    """Compute the rule's metric and judge every entity; return findings and the row count."""
+    where = f"rule {rule.key}"
+    condition = build_condition(rule.condition, f"{where}.condition")
+    for_clause = parse_for(rule.for_clause or None, f"{where}.for")
+    scope = rule_scope(rule)
+    params = scope.params
+    history = int(params.get("history", 12))
+    evaluations = for_clause.m or 1
+    rows = compute(
+        metric,
+        at=at,
+        scope=scope,
+        period=params.get("period", metric.default_period),
+        periods=history + evaluations,
+    )
+    findings: list[Finding] = []
+    if metric.per_period:
+        series: dict[int, list[MetricRow]] = defaultdict(list)
+        for row in rows:
+            series[row.entity_id].append(row)
+        for entity_id, entity_rows in series.items():
+            entity_rows.sort(key=lambda row: row.period or dt.date.min)
+            verdicts = judge_series(condition, entity_rows, evaluations)
+            current = verdicts[-1]
+            held = (
+                n_of_m(verdicts, for_clause.n, for_clause.m)
+                if for_clause.n is not None and for_clause.m is not None
+                else True
+            )
+            last = entity_rows[-1]
+            findings.append(
+                Finding(
+                    entity_id,
+                    observation(current, held),
+                    last.owner_id,
+                    last.team_id,
+                    {"period": last.period.isoformat() if last.period else None},
+                )
+            )
+    else:
+        for row in rows:
+            verdict = condition.judge(row.value, [], row.context)
+            findings.append(
+                Finding(
+                    row.entity_id,
+                    observation(verdict, True),
+                    row.owner_id,
+                    row.team_id,
+                    dict(row.context),
+                )
+            )
+    return findings, len(rows)
+
+
+def observation(verdict: Verdict, held: bool) -> Observation:
+    return Observation(
+        severity=verdict.severity,
+        value=verdict.value,
+        threshold=verdict.threshold,
+        reference=verdict.reference,
+        message=verdict.detail,
+        held=held,
+    )
+
+
+def snapshot_of(alert: Alert) -> AlertSnapshot:
+    return AlertSnapshot(**{name: getattr(alert, name) for name in SNAPSHOT_FIELDS})
+
+
+def apply_duration_clause(
+    finding: Finding, existing: Alert | None, duration: dt.timedelta | None, at: dt.datetime
+) -> Observation:
+    """A duration ``for`` holds once the condition has been true that long in this episode."""
+    obs = finding.observation
+    if duration is None or obs.severity not in ("warning", "danger"):
+        return obs
+    open_episode = existing is not None and existing.state not in (AlertState.RESOLVED,)
+    started = existing.started_at if open_episode and existing else at
+    return replace(obs, held=at - started >= duration)
+
+
+def order_rules(rules: Sequence[Rule]) -> list[Rule]:
+    """Put rules that others depend on or inhibit first."""
+    first = {key for rule in rules for key in (rule.depends_on or [])}
+    first |= {rule.key for rule in rules if rule.inhibits}
+    return sorted(rules, key=lambda rule: (rule.key not in first, rule.key))
+
+
+def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> EvaluationReport:
+    """Evaluate ``rules`` (default: every enabled rule) at ``at`` and record the transitions."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    chosen = list(Rule.objects.filter(enabled=True) if rules is None else rules)
+    report = EvaluationReport(at=at)
+    for rule in order_rules(chosen):
+        report.outcomes.append(evaluate_rule(rule, at))
+    apply_inhibitions(chosen, at)
+    return report
+
+
+def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
+    outcome = RuleOutcome(rule=rule.key, metric=rule.metric)
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            metric = get_metric(rule.metric)
+            findings, outcome.rows = observe_rule(rule, metric, at)
+            outcome.events = record_findings(rule, metric, findings, at)
+            Rule.objects.filter(pk=rule.pk).update(status="ok", last_error="", last_evaluated_at=at)
+    except Exception as error:  # one broken rule must not stop the others
+        logger.exception("rule %s failed", rule.key)
+        outcome.error = f"{type(error).__name__}: {error}"
+        with transaction.atomic():
+            Rule.objects.filter(pk=rule.pk).update(
+                status="error", last_error=outcome.error, last_evaluated_at=at
+            )
+            outcome.events = mark_rule_error(rule, outcome.error, at)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.datetime) -> int:
+    """Step every alert of the rule that is open or observed now, and write the changes."""
+    entity_type = entity_type_for(metric.grain)
+    by_fingerprint = {
+        f"{rule.key}:{entity_type}:{finding.entity_id}": finding for finding in findings
+    }
+    relevant = [
+        fingerprint
+        for fingerprint, finding in by_fingerprint.items()
+        if finding.observation.severity != "ok"
+    ]
+    existing = {
+        alert.fingerprint: alert
+        for alert in Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
+    }
+    for alert in Alert.objects.filter(fingerprint__in=relevant, state=AlertState.RESOLVED):
+        existing[alert.fingerprint] = alert
+    duration = parse_for(rule.for_clause or None, f"rule {rule.key}.for").duration
+    cleared = Observation(severity="ok")
+    new_alerts: list[tuple[Alert, tuple[Transition, ...]]] = []
+    changed: list[Alert] = []
+    events: list[AlertEvent] = []
+    for fingerprint in set(relevant) | set(existing):
+        finding = by_fingerprint.get(fingerprint)
+        alert = existing.get(fingerprint)
+        obs = cleared if finding is None else apply_duration_clause(finding, alert, duration, at)
+        result = step(
+            snapshot_of(alert) if alert else None,
+            obs,
+            at=at,
+            keep_firing_for=rule.keep_firing_for,
+            escalate_after=rule.escalate_after,
+            repeat_interval=rule.repeat_interval,
+        )
+        if result.snapshot is None:
+            continue
+        values = {name: getattr(result.snapshot, name) for name in SNAPSHOT_FIELDS}
+        if obs.severity != "ok":
+            values.update(
+                value=obs.value,
+                threshold=obs.threshold,
+                reference=obs.reference,
+                message=obs.message,
+            )
+        if alert is None:
+            assert finding is not None
+            alert = Alert(
+                rule=rule,
+                fingerprint=fingerprint,
+                entity_type=entity_type,
+                entity_id=finding.entity_id,
+                owner_id=finding.owner_id,
+                team_id=finding.team_id,
+                labels=alert_labels(rule, finding),
+                created_at=at,
+                **values,
+            )
+            new_alerts.append((alert, result.events))
+            continue
+        if any(getattr(alert, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(alert, name, value)
+            changed.append(alert)
+        events.extend(event_rows(alert, result.events, at, obs))
+    if new_alerts:
+        Alert.objects.bulk_create([alert for alert, _events in new_alerts], batch_size=2000)
+        for alert, transitions in new_alerts:
+            events.extend(event_rows(alert, transitions, at, None))
+    if changed:
+        Alert.objects.bulk_update(
+            changed,
+            [*SNAPSHOT_FIELDS, "value", "threshold", "reference", "message"],
+            batch_size=2000,
+        )
+    AlertEvent.objects.bulk_create(events, batch_size=5000)
+    return len(events)
+
+
+def alert_labels(rule: Rule, finding: Finding) -> dict[str, Any]:
+    return {
+        **(rule.labels or {}),
+        "rule": rule.key,
+        "metric": rule.metric,
+        "owner": finding.owner_id,
+        "team": finding.team_id,
+        **{key: value for key, value in finding.context.items() if key in ("tier", "stage")},
+    }
+
+
+def event_rows(
+    alert: Alert, transitions: Sequence[Transition], at: dt.datetime, obs: Observation | None
+) -> list[AlertEvent]:
+    return [
+        AlertEvent(
+            alert=alert,
+            at=at,
+            kind=transition.kind,
+            from_state=transition.from_state,
+            to_state=transition.to_state,
+            from_severity=transition.from_severity,
+            to_severity=transition.to_severity,
+            reason=transition.detail or (obs.message if obs else alert.message),
+            value=alert.value,
+        )
+        for transition in transitions
+    ]
+
+
+def mark_rule_error(rule: Rule, message: str, at: dt.datetime) -> int:
+    """Put the rule's open alerts in the error state, with the failure as the reason."""
+    failure = Observation(severity="error", message=message)
+    events: list[AlertEvent] = []
+    changed = []
+    for alert in Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED):
+        result = step(snapshot_of(alert), failure, at=at)
+        if result.snapshot is None:
+            continue
+        for name in SNAPSHOT_FIELDS:
+            setattr(alert, name, getattr(result.snapshot, name))
+        alert.message = message
+        changed.append(alert)
+        events.extend(event_rows(alert, result.events, at, failure))
+    if changed:
+        Alert.objects.bulk_update(changed, [*SNAPSHOT_FIELDS, "message"], batch_size=2000)
+    AlertEvent.objects.bulk_create(events, batch_size=5000)
+    return len(events)
+
+
+def apply_inhibitions(rules: Sequence[Rule], at: dt.datetime) -> None:
+    """Hold back alerts whose cause is already reported by another alert of the same team.
+
+    A rule's ``depends_on`` names data-health rules: while one of them fires for a team, the
+    rule's alerts in that team are inhibited, since they may only reflect missing data. A
+    rule's ``inhibits`` names rules whose alerts in the same team its own firing alerts
+    cover. Inhibited alerts keep their state; ``inhibited_by`` points at the cause.
+    """
+    by_key = {rule.key: rule for rule in Rule.objects.all()}
+    causes: dict[int, dict[int, Alert]] = defaultdict(dict)  # inhibited rule id -> team -> cause
+    for rule in rules:
+        for source_key in rule.depends_on or []:
+            source = by_key.get(source_key)
+            if source is not None:
+                for alert in firing_by_team(source):
+                    causes[rule.pk].setdefault(alert.team_id or alert.entity_id, alert)
+        for target_key in rule.inhibits or []:
+            target = by_key.get(target_key)
+            if target is not None:
+                for alert in firing_by_team(rule):
+                    causes[target.pk].setdefault(alert.team_id or alert.entity_id, alert)
+    events: list[AlertEvent] = []
+    changed: list[Alert] = []
+    for rule in rules:
+        teams = causes.get(rule.pk, {})
+        open_alerts = Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
+        for alert in open_alerts.only("pk", "team_id", "inhibited_by_id", "state", "severity"):
+            cause = teams.get(alert.team_id) if alert.team_id is not None else None
+            cause_id = cause.pk if cause is not None else None
+            if cause_id == alert.inhibited_by_id:
+                continue
+            kind = EventKind.INHIBITED if cause_id else EventKind.UNINHIBITED
+            alert.inhibited_by_id = cause_id
+            changed.append(alert)
+            events.append(
+                AlertEvent(
+                    alert=alert,
+                    at=at,
+                    kind=kind,
+                    from_state=alert.state,
+                    to_state=alert.state,
+                    from_severity=alert.severity,
+                    to_severity=alert.severity,
+                    reason=cause.fingerprint if cause else "",
+                )
+            )
+    with transaction.atomic():
+        Alert.objects.bulk_update(changed, ["inhibited_by"], batch_size=2000)
+        AlertEvent.objects.bulk_create(events, batch_size=5000)
+
+
+def firing_by_team(rule: Rule) -> list[Alert]:
+    alerts = Alert.objects.filter(rule=rule, state__in=ACTIVE_STATES)
+    if rule.grain == "team":
+        return [alert for alert in alerts if alert.team_id or alert.entity_id]
+    return list(alerts.exclude(team__isnull=True))

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from salesradar.alerts.choices import AlertState
+from salesradar.alerts.engine import evaluate
+from salesradar.alerts.models import Alert
+from salesradar.alerts.rules import ensure_default_rules
+from salesradar.core.datadir import require_schema
+
+
+def parse_at(raw: str | None) -> dt.datetime:
+    if not raw:
+        return timezone.now()
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise CommandError(
+            _("--at {value!r} is not an ISO date or datetime").format(value=raw)
+        ) from None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)  # a bare date means midnight in the org's zone
+    return value
+
+
+class Command(BaseCommand):
+    help = "Evaluate every enabled rule at a moment and print the open alerts."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--at", help="ISO date or datetime (default: now)")
+        parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument("--language", choices=["zh-hans", "en"], help="output language")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        require_schema()
+        at = parse_at(options["at"])
+        ensure_default_rules()
+        with translation.override(options["language"] or translation.get_language()):
+            report = evaluate(at=at)
+            alerts = (
+                Alert.objects.exclude(state=AlertState.RESOLVED)
+                .select_related("rule")
+                .order_by("-severity", "rule__key", "entity_id")
+            )
+            rows = [
+                {
+                    "rule": alert.rule.key,
+                    "entity_type": alert.entity_type,
+                    "entity_id": alert.entity_id,
+                    "severity": alert.severity,
+                    "state": alert.state,
+                    "value": alert.value,
+                    "threshold": alert.threshold,
+                    "since": (alert.firing_since or alert.started_at).isoformat(),
+                    "message": alert.message,
+                    "inhibited": alert.inhibited_by_id is not None,
+                }
+                for alert in alerts
+            ]
+            for outcome in report.outcomes:
+                if outcome.error:
+                    self.stderr.write(f"{outcome.rule}: {outcome.error}")
+            if options["format"] == "json":
+                self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
+                return
+            self.write_table(rows)
+
+    def write_table(self, rows: list[dict[str, Any]]) -> None:
+        headers = [
+            _("severity"),
+            _("state"),
+            _("rule"),
+            _("entity"),
+            _("value"),
+            _("threshold"),
+            _("since"),
+        ]
+        table = [
+            [
+                row["severity"] or "-",
+                row["state"],
+                row["rule"],
+                f"{row['entity_type']} {row['entity_id']}",
+                "-" if row["value"] is None else f"{row['value']:.1f}",
+                "-" if row["threshold"] is None else f"{row['threshold']:.1f}",
+                row["since"][:16].replace("T", " "),
+            ]
+            for row in rows
+        ]
+        widths = [
+            max(len(str(cell)) for cell in column) for column in zip(headers, *table, strict=False)
+        ]
+        for line in [headers, *table]:
+            self.stdout.write(
+                "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
+            )
+        self.stdout.write(_("{count} open alerts").format(count=len(rows)))
