@@ -412,6 +412,10 @@ class Baseline(Condition):
     takes the highest level configured (danger when ``danger_k`` is given, else warning),
     and no departure is ``ok``.
 
+    ``recent`` (default 1) judges the mean of the last ``recent`` periods (the current one
+    and those just before it) against the ``window`` periods before them, so a change that
+    started a few periods ago is not hidden by a baseline it has already dragged down.
+
     ``same_period_last_year: true`` with ``period_lag`` (52 weekly, 12 monthly) instead
     compares with ``history[-period_lag]`` using pct levels; that period missing gives
     ``no_data``. A centre of 0 cannot anchor a percentage and gives ``no_data``.
@@ -429,6 +433,7 @@ class Baseline(Condition):
     danger_pct: float | None
     min_periods: int
     period_lag: int | None = None
+    recent: int = 1
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], where: str) -> Baseline:
@@ -446,13 +451,14 @@ class Baseline(Condition):
                 "min_periods",
                 "same_period_last_year",
                 "period_lag",
+                "recent",
             ),
         )
         direction = fields.choice("direction", ("below", "above"), default="below")
         k_style = fields.given("warning_k") or fields.given("danger_k")
         pct_style = fields.given("warning_pct") or fields.given("danger_pct")
         if fields.boolean("same_period_last_year"):
-            for name in ("window", "method", "min_periods", "warning_k", "danger_k"):
+            for name in ("window", "method", "min_periods", "warning_k", "danger_k", "recent"):
                 if fields.given(name):
                     raise fields.refuse(
                         name,
@@ -478,6 +484,7 @@ class Baseline(Condition):
         window = fields.integer("window", minimum=2)
         method = fields.choice("method", ("mean", "median"), default="mean")
         min_periods = fields.integer("min_periods", minimum=2, maximum=window, default=window)
+        recent = fields.integer("recent", minimum=1, maximum=52, default=1)
         if k_style and pct_style:
             raise fields.refuse(
                 "warning_pct" if fields.given("warning_pct") else "danger_pct",
@@ -497,6 +504,7 @@ class Baseline(Condition):
             warning_pct=warning_pct,
             danger_pct=danger_pct,
             min_periods=min_periods,
+            recent=recent,
         )
 
     def judge(
@@ -507,6 +515,13 @@ class Baseline(Condition):
     ) -> Verdict:
         if self.period_lag is not None:
             return self._judge_same_period_last_year(current, history)
+        if self.recent > 1:
+            latest = [*history[len(history) - (self.recent - 1) :], current]
+            if len(history) < self.recent - 1 or any(v is None or _missing(v) for v in latest):
+                current = None
+            else:
+                current = float(statistics.mean(v for v in latest if v is not None))
+            history = history[: len(history) - (self.recent - 1)]
         values = [value for value in history[-self.window :] if value is not None]
         values = [value for value in values if not math.isnan(value)]
         if len(values) < self.min_periods:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -12,6 +13,8 @@ from salesradar.alerts.choices import AlertState
 from salesradar.alerts.engine import evaluate
 from salesradar.alerts.models import Alert
 from salesradar.alerts.rules import ensure_default_rules
+from salesradar.alerts.scoring import score
+from salesradar.core import env
 from salesradar.core.datadir import require_schema
 
 
@@ -36,6 +39,14 @@ class Command(BaseCommand):
         parser.add_argument("--at", help="ISO date or datetime (default: now)")
         parser.add_argument("--format", choices=["table", "json"], default="table")
         parser.add_argument("--language", choices=["zh-hans", "en"], help="output language")
+        parser.add_argument(
+            "--score",
+            nargs="?",
+            const="",
+            metavar="GROUND_TRUTH",
+            help="after evaluating, score the open alerts against a ground truth file "
+            "(default: ground_truth.json in the data dir)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         require_schema()
@@ -66,10 +77,36 @@ class Command(BaseCommand):
             for outcome in report.outcomes:
                 if outcome.error:
                     self.stderr.write(f"{outcome.rule}: {outcome.error}")
+            if options["score"] is not None:
+                self.write_score(options["score"], at)
+                return
             if options["format"] == "json":
                 self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1))
                 return
             self.write_table(rows)
+
+    def write_score(self, path: str, at: dt.datetime) -> None:
+        truth_path = Path(path) if path else env.data_dir() / "ground_truth.json"
+        try:
+            truth = json.loads(truth_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise CommandError(f"{truth_path}: {error}") from None
+        result = score(truth, at=at)
+        report = {
+            "at": at.isoformat(),
+            "planted": result.planted,
+            "caught": result.caught,
+            "recall": round(result.recall, 3),
+            "recall_by_kind": result.recall_by_kind,
+            "missed": result.missed,
+            "danger_alerts": result.danger_alerts,
+            "danger_in_ground_truth": result.danger_in_truth,
+            "danger_genuinely_abnormal": result.danger_abnormal,
+            "danger_precision_ground_truth_only": round(result.danger_precision_strict, 3),
+            "danger_precision": round(result.danger_precision, 3),
+            "unjustified_danger": result.unjustified,
+        }
+        self.stdout.write(json.dumps(report, ensure_ascii=False, indent=1))
 
     def write_table(self, rows: list[dict[str, Any]]) -> None:
         headers = [
