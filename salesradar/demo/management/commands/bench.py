@@ -28,12 +28,22 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="target", required=True)
         demo = actions.add_parser("demo", help="time demo generation")
-        demo.add_argument("--size", choices=["small", "medium", "large"], default="medium")
-        demo.add_argument("--seed", type=int, default=42)
-        for name in ("teams", "reps", "customers", "opportunities", "activities"):
-            demo.add_argument(f"--{name}", type=int)
+        evaluation = actions.add_parser(
+            "evaluate",
+            help="time a full evaluation of the default rule pack on the configured database, "
+            "building a demo of the given size first unless one is there",
+        )
+        for parser_ in (demo, evaluation):
+            parser_.add_argument("--size", choices=["small", "medium", "large"], default="medium")
+            parser_.add_argument("--seed", type=int, default=42)
+            for name in ("teams", "reps", "customers", "opportunities", "activities"):
+                parser_.add_argument(f"--{name}", type=int)
+        evaluation.add_argument("--at", help="ISO date to evaluate at (default: now)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["target"] == "evaluate":
+            self.bench_evaluate(options)
+            return
         call_command("migrate", interactive=False, verbosity=0)
         call_command("flush", interactive=False, verbosity=0)
         overrides = {
@@ -60,5 +70,66 @@ class Command(BaseCommand):
             "rows_per_second": round(result.total_rows / elapsed),
             "peak_rss_mib": round(peak_rss_mib(), 1),
             "counts": result.rows,
+        }
+        self.stdout.write(json.dumps(report, indent=1))
+
+    def bench_evaluate(self, options: dict[str, Any]) -> None:
+        from salesradar.activities.models import Activity
+        from salesradar.alerts.engine import evaluate
+        from salesradar.alerts.management.commands.evaluate import parse_at
+        from salesradar.alerts.models import Alert, AlertEvent
+        from salesradar.alerts.rules import ensure_default_rules
+        from salesradar.demo.services import demo_present
+        from salesradar.pipeline.models import Opportunity
+
+        call_command("migrate", interactive=False, verbosity=0)
+        if not demo_present():
+            overrides = {
+                name: options[name]
+                for name in ("teams", "reps", "customers", "opportunities", "activities")
+                if options.get(name) is not None
+            }
+            self.stderr.write("Building the data set first (not timed) ...")
+            build_demo(
+                seed=options["seed"],
+                size=options["size"],
+                overrides=overrides,
+                today=timezone.localdate(),
+                truth_path=None,
+                progress=lambda message: self.stderr.write(f"  {message}"),
+            )
+        ensure_default_rules()
+        AlertEvent.objects.all()._raw_delete(AlertEvent.objects.db)
+        Alert.objects.all().delete()
+        at = parse_at(options.get("at"))
+        runs = []
+        for label in ("first evaluation (opens alerts)", "second evaluation (steady state)"):
+            started = time.monotonic()
+            outcome = evaluate(at=at)
+            runs.append(
+                {
+                    "run": label,
+                    "seconds": round(time.monotonic() - started, 2),
+                    "events": outcome.events,
+                    "rules": [
+                        {
+                            "rule": item.rule,
+                            "metric": item.metric,
+                            "seconds": round(item.seconds, 3),
+                            "rows": item.rows,
+                            "error": item.error,
+                        }
+                        for item in outcome.outcomes
+                    ],
+                }
+            )
+        report = {
+            "benchmark": "evaluate",
+            "database": connection.vendor,
+            "opportunities": Opportunity.objects.count(),
+            "activities": Activity.objects.count(),
+            "open_alerts": Alert.objects.exclude(state="resolved").count(),
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+            "runs": runs,
         }
         self.stdout.write(json.dumps(report, indent=1))
