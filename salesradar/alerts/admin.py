@@ -7,6 +7,9 @@ added, edited or deleted here.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -16,7 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from salesradar.alerts import lifecycle
+from salesradar.alerts.conditions import RuleError
 from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
+from salesradar.alerts.rules import check_rule_fields
 
 
 class ReadOnlyAdminMixin:
@@ -32,8 +37,46 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class RuleForm(forms.ModelForm):
+    """Check an edited rule exactly as the YAML loader would, so the admin cannot save a rule
+    the engine would choke on."""
+
+    class Meta:
+        model = Rule
+        fields = (
+            "key",
+            "pack",
+            "names",
+            "descriptions",
+            "enabled",
+            "version",
+            "metric",
+            "grain",
+            "scope",
+            "condition",
+            "for_clause",
+            "keep_firing_for",
+            "escalate_after",
+            "repeat_interval",
+            "routing",
+            "notify",
+            "labels",
+            "inhibits",
+            "depends_on",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            check_rule_fields(cleaned)
+        except RuleError as error:
+            raise forms.ValidationError(str(error)) from None
+        return cleaned
+
+
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
+    form = RuleForm
     list_display = ("key", "__str__", "metric", "grain", "enabled", "status", "last_evaluated_at")
     list_filter = ("enabled", "status", "grain", "pack")
     search_fields = ("key", "metric", "pack")

@@ -334,3 +334,39 @@ def ensure_default_rules() -> None:
     pack = read_rule_pack(default_rule_pack_path())
     if not Rule.objects.filter(pack=pack.key).exists():
         load_rule_pack(pack)
+
+
+def check_rule_fields(values: dict[str, Any]) -> RuleSpec:
+    """Validate a rule edited field by field (in the admin) with the pack loader's checks.
+
+    ``values`` holds the Rule model's fields; links to other rules must name existing rules.
+    """
+    from salesradar.alerts.models import Rule
+
+    scope = dict(values.get("scope") or {})
+    params = dict(scope.get("params") or {})
+    raw: dict[str, Any] = {
+        "id": values.get("key"),
+        "metric": values.get("metric"),
+        "condition": values.get("condition"),
+        "for": values.get("for_clause") or None,
+        "inhibits": values.get("inhibits") or [],
+        "depends_on": values.get("depends_on") or [],
+    }
+    for name in ("period", "history"):
+        if name in params:
+            raw[name] = params.pop(name)
+    scope["params"] = params
+    raw["scope"] = {key: value for key, value in scope.items() if key in SCOPE_FIELDS}
+    spec = _check_rule(raw, 0, "admin")
+    if values.get("grain") and values["grain"] != spec.grain:
+        raise RuleError(
+            f"rule {spec.key}.grain",
+            _("the metric works at grain {expected}").format(expected=spec.grain),
+        )
+    linked = set(spec.inhibits) | set(spec.depends_on)
+    known = set(Rule.objects.filter(key__in=linked).values_list("key", flat=True))
+    missing = sorted(linked - known - {spec.key})
+    if missing:
+        raise RuleError(f"rule {spec.key}.inhibits", _("no rules {keys}").format(keys=missing))
+    return spec

@@ -374,3 +374,33 @@ def test_amount_column_shows_localised_amount_with_currency():
     with translation.override("en"):
         assert column(opportunity) == "1,234,567.50 USD"
     assert column(Quote(amount=None)) is None
+
+
+def test_rule_admin_refuses_a_rule_the_engine_could_not_run(admin_client, sample):
+    rule = sample["alerts.Rule"]
+    response = admin_client.post(
+        admin_url(rule, "change", rule.pk),
+        {
+            "key": rule.key,
+            "pack": "",
+            "names": '{"en": "Quote not answered"}',
+            "descriptions": "{}",
+            "metric": "quote_hours_unanswered",
+            "grain": "quote",
+            "scope": "{}",
+            "condition": '{"kind": "threshold", "op": "=>", "warning": 48}',
+            "for_clause": "",
+            "routing": "{}",
+            "notify": "{}",
+            "labels": "{}",
+            "inhibits": "[]",
+            "depends_on": "[]",
+            "enabled": "on",
+            "version": "1",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "condition.op" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.condition["op"] == ">="
