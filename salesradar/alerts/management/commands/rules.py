@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from salesradar.alerts.rules import RulePackError, load_rule_pack, read_rule_pack
+from salesradar.core.datadir import require_schema
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         load.add_argument("file")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_schema()  # a pack is checked against the teams and stages in the database
         try:
             pack = read_rule_pack(options["file"])
         except RulePackError as error:
