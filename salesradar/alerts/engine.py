@@ -85,13 +85,14 @@ class EvaluationReport:
 def rule_scope(rule: Rule) -> Scope:
     raw = rule.scope or {}
     codes = raw.get("teams") or []
-    team_ids = tuple(Team.objects.filter(code__in=codes).values_list("pk", flat=True))
-    if codes and not team_ids:
+    teams = dict(Team.objects.filter(code__in=codes).values_list("code", "pk"))
+    missing = sorted(set(codes) - set(teams))
+    if missing:
         raise ValueError(
-            _("the scope names teams that no longer exist: {codes}").format(codes=codes)
+            _("the scope names teams that no longer exist: {codes}").format(codes=missing)
         )
     return Scope(
-        team_ids=team_ids,
+        team_ids=tuple(teams.values()),
         tiers=tuple(raw.get("tiers") or ()),
         stages=tuple(raw.get("stages") or ()),
         process=raw.get("process") or "",
@@ -277,6 +278,9 @@ def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.
                 reference=obs.reference,
                 message=obs.message,
             )
+        if EventKind.REOPENED in result.kinds:
+            # A new episode: the last one's acknowledgement does not cover it.
+            values.update(acknowledged_by_id=None, ack_note="")
         if alert is None:
             assert finding is not None
             alert = Alert(
@@ -304,7 +308,15 @@ def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.
     if changed:
         Alert.objects.bulk_update(
             changed,
-            [*SNAPSHOT_FIELDS, "value", "threshold", "reference", "message"],
+            [
+                *SNAPSHOT_FIELDS,
+                "value",
+                "threshold",
+                "reference",
+                "message",
+                "acknowledged_by",
+                "ack_note",
+            ],
             batch_size=2000,
         )
     AlertEvent.objects.bulk_create(events, batch_size=5000)

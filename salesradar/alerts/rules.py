@@ -330,7 +330,9 @@ def load_rule_pack(pack: RulePack) -> tuple[int, int]:
 def ensure_default_rules() -> None:
     """Load the shipped pack unless its rules are already there."""
     from salesradar.alerts.models import Rule
+    from salesradar.pipeline.playbook import ensure_default_process
 
+    ensure_default_process()  # the pack's stage scopes name the default playbook's stages
     pack = read_rule_pack(default_rule_pack_path())
     if not Rule.objects.filter(pack=pack.key).exists():
         load_rule_pack(pack)

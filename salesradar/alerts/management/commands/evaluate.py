@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from salesradar.alerts.choices import AlertState
 from salesradar.alerts.engine import evaluate
 from salesradar.alerts.models import Alert
-from salesradar.alerts.rules import ensure_default_rules
+from salesradar.alerts.rules import RulePackError, ensure_default_rules
 from salesradar.alerts.scoring import score
 from salesradar.core import env
 from salesradar.core.datadir import require_schema
@@ -51,7 +51,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         require_schema()
         at = parse_at(options["at"])
-        ensure_default_rules()
+        try:
+            ensure_default_rules()
+        except RulePackError as error:  # e.g. the pack's stages are not in this database
+            raise CommandError(str(error)) from None
         with translation.override(options["language"] or translation.get_language()):
             report = evaluate(at=at)
             alerts = (
@@ -68,7 +71,8 @@ class Command(BaseCommand):
                     "state": alert.state,
                     "value": alert.value,
                     "threshold": alert.threshold,
-                    "since": (alert.firing_since or alert.started_at).isoformat(),
+                    # Stored times come back in UTC; print them in the organisation's zone.
+                    "since": timezone.localtime(alert.firing_since or alert.started_at).isoformat(),
                     "message": alert.message,
                     "inhibited": alert.inhibited_by_id is not None,
                 }
