@@ -224,6 +224,10 @@ class DemoBuilder:
             self._build_targets()
             flush_in_order(list(self.writers.values()))
             reset_sequences([writer.model for writer in self.writers.values()])
+        with connection.cursor() as cursor:
+            # Fresh planner statistics: without them PostgreSQL guesses row counts of
+            # millions-row tables from empty ones and picks nested loops that take minutes.
+            cursor.execute("ANALYZE")
         rows = {name: writer.written for name, writer in self.writers.items()}
         rows["users"] = len(self.reps) + self.extra_users
         rows["teams"] = self.team_count

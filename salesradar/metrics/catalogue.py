@@ -28,7 +28,7 @@ from django.db.models import (
     Subquery,
     Sum,
 )
-from django.db.models.functions import Cast, Coalesce, Greatest, TruncMonth, TruncWeek
+from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth, TruncWeek
 
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
@@ -565,7 +565,10 @@ class ContractDaysToEndWithoutRenewal(Metric):
         renewal_opportunity = (
             Opportunity.objects.filter(customer=OuterRef("customer"), created_at__lte=at)
             .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=at))
-            .filter(created_at__gte=Cast(OuterRef("ends_on"), DateTimeField()) - 120 * DAY)
+            # TRICKY: the window opens at local midnight, so compare local creation dates;
+            # casting ends_on to a timestamp would open it at midnight UTC instead.
+            .annotate(created_on=TruncDate("created_at", tzinfo=local_zone()))
+            .filter(created_on__gte=OuterRef("ends_on") - 120 * DAY)
         )
         last_touch = Activity.objects.filter(
             customer=OuterRef("customer"), occurred_at__lte=at
@@ -612,7 +615,8 @@ class PeriodCount(Metric):
     model: Any
     timestamp: str
     owner_lookup: str
-    measure: Any = Count("pk")
+    aggregate: Any = Count
+    aggregate_field = "pk"
 
     def base(self, at: dt.datetime, scope: Scope) -> QuerySet[Any]:
         return self.model.objects.filter(owner_scope(scope, self.owner_lookup))
@@ -621,26 +625,37 @@ class PeriodCount(Metric):
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
         starts = period_starts(at, period, periods)
-        window_start, window_end = (
-            local_midnight(starts[0]),
-            local_midnight(period_end(starts[-1], period)),
-        )
+        bounds = [local_midnight(start) for start in starts]
+        bounds.append(local_midnight(period_end(starts[-1], period)))
         group = (
             f"{self.owner_lookup}_id" if self.grain == "rep" else f"{self.owner_lookup}__team_id"
         )
+        # One pass over the window with one filtered aggregate per period: no per-row date
+        # truncation, which SQLite would run as a Python function on every row.
+        per_period = {
+            f"p{index}": self.aggregate(
+                self.aggregate_field,
+                filter=Q(
+                    **{
+                        f"{self.timestamp}__gte": bounds[index],
+                        f"{self.timestamp}__lt": bounds[index + 1],
+                    }
+                ),
+            )
+            for index in range(len(starts))
+        }
         queryset = (
             self.base(at, scope)
-            .filter(**{f"{self.timestamp}__gte": window_start, f"{self.timestamp}__lt": window_end})
-            .annotate(bucket=truncate(self.timestamp, period))
-            .values(group, "bucket")
-            .annotate(value=self.measure)
+            .filter(**{f"{self.timestamp}__gte": bounds[0], f"{self.timestamp}__lt": bounds[-1]})
+            .values(group)
+            .annotate(**per_period)
         )
-        values: dict[tuple[int, dt.date], float | None] = defaultdict(float)
+        values: dict[tuple[int, dt.date], float | None] = {}
         for row in queryset:
             if row[group] is None:
                 continue
-            key = (row[group], as_local_date(row["bucket"]))
-            values[key] += float(row["value"] or 0)
+            for index, start in enumerate(starts):
+                values[(row[group], start)] = float(row[f"p{index}"] or 0)
         if self.grain == "rep":
             entities = [
                 (pk, pk, team_id)
@@ -709,7 +724,8 @@ class RepNewPipeline(PeriodCount):
     model = Opportunity
     timestamp = "created_at"
     owner_lookup = "owner"
-    measure = Sum("amount")
+    aggregate = Sum
+    aggregate_field = "amount"
     source = "opportunities"
 
 
@@ -898,7 +914,7 @@ class TeamQuoteHitRate(ClosedRatio):
     unit = "ratio"
 
     def pairs(self, at, scope, period, start, end, group):  # type: ignore[no-untyped-def]
-        sent = Quote.objects.filter(opportunity=OuterRef("pk"), sent_at__isnull=False)
+        sent = Quote.objects.filter(opportunity=OuterRef("pk"), sent_at__lte=at)
         closed = (
             self.closed(scope, start, end)
             .filter(Exists(sent))
@@ -1037,19 +1053,29 @@ def quarter_bounds(at: dt.datetime) -> tuple[dt.date, dt.date]:
 
 
 def rep_targets(scope: Scope, first: dt.date, end: dt.date) -> dict[int, tuple[int | None, float]]:
-    """Sum each rep's won-amount targets whose period starts within [first, end)."""
+    """Return each rep's won-amount target for the quarter [first, end).
+
+    The sum of the monthly targets, or the quarterly target where one is set; a yearly
+    target starting in the quarter is not the quarter's target.
+    """
     rows = (
         Target.objects.filter(
             user__isnull=False,
             measure="won_amount",
+            period__in=("month", "quarter"),
             period_start__gte=first,
             period_start__lt=end,
         )
         .filter(owner_scope(scope, "user"))
-        .values("user_id", "user__team_id")
+        .values("user_id", "user__team_id", "period")
         .annotate(total=Sum("value"))
     )
-    return {row["user_id"]: (row["user__team_id"], float(row["total"] or 0)) for row in rows}
+    monthly: dict[int, tuple[int | None, float]] = {}
+    quarterly: dict[int, tuple[int | None, float]] = {}
+    for row in rows:
+        chosen = quarterly if row["period"] == "quarter" else monthly
+        chosen[row["user_id"]] = (row["user__team_id"], float(row["total"] or 0))
+    return {**monthly, **quarterly}
 
 
 @register
@@ -1116,19 +1142,19 @@ class TeamHighValueTouchDensity(Metric):
     def rows(
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
+        a_customers = customers_in_scope(at, scope).filter(tier="A")
         customers = {
             row["owner__team_id"]: row["n"]
-            for row in customers_in_scope(at, scope)
-            .filter(tier="A")
-            .values("owner__team_id")
-            .annotate(n=Count("pk"))
+            for row in a_customers.values("owner__team_id").annotate(n=Count("pk"))
         }
+        # Touches count only with the customers of the denominator (not churned ones).
         touches = {
             row["customer__owner__team_id"]: row["n"]
             for row in Activity.objects.filter(
-                occurred_at__gt=at - 7 * DAY, occurred_at__lte=at, customer__tier="A"
+                occurred_at__gt=at - 7 * DAY,
+                occurred_at__lte=at,
+                customer__in=a_customers.values("pk"),
             )
-            .filter(owner_scope(scope, "customer__owner"))
             .values("customer__owner__team_id")
             .annotate(n=Count("pk"))
         }
