@@ -249,14 +249,54 @@ def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.
         alert.fingerprint: alert
         for alert in Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
     }
-    for alert in Alert.objects.filter(fingerprint__in=relevant, state=AlertState.RESOLVED):
-        existing[alert.fingerprint] = alert
+    for start in range(0, len(relevant), CHUNK):  # bounded IN lists for SQLite's limits
+        for alert in Alert.objects.filter(
+            fingerprint__in=relevant[start : start + CHUNK], state=AlertState.RESOLVED
+        ):
+            existing[alert.fingerprint] = alert
     duration = parse_for(rule.for_clause or None, f"rule {rule.key}.for").duration
+    todo = sorted(set(relevant) | set(existing))
+    written = 0
+    # Chunks keep memory flat when a rule touches a hundred thousand deals at once.
+    for start in range(0, len(todo), CHUNK):
+        written += write_chunk(
+            rule,
+            entity_type,
+            todo[start : start + CHUNK],
+            by_fingerprint,
+            existing,
+            duration,
+            at,
+        )
+    return written
+
+
+CHUNK = 5000
+CHANGED_FIELDS = [
+    *SNAPSHOT_FIELDS,
+    "value",
+    "threshold",
+    "reference",
+    "message",
+    "acknowledged_by",
+    "ack_note",
+]
+
+
+def write_chunk(
+    rule: Rule,
+    entity_type: str,
+    fingerprints: Sequence[str],
+    by_fingerprint: dict[str, Finding],
+    existing: dict[str, Alert],
+    duration: dt.timedelta | None,
+    at: dt.datetime,
+) -> int:
     cleared = Observation(severity="ok")
     new_alerts: list[tuple[Alert, tuple[Transition, ...]]] = []
     changed: list[Alert] = []
     events: list[AlertEvent] = []
-    for fingerprint in set(relevant) | set(existing):
+    for fingerprint in fingerprints:
         finding = by_fingerprint.get(fingerprint)
         alert = existing.get(fingerprint)
         obs = cleared if finding is None else apply_duration_clause(finding, alert, duration, at)
@@ -306,19 +346,7 @@ def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.
         for alert, transitions in new_alerts:
             events.extend(event_rows(alert, transitions, at, None))
     if changed:
-        Alert.objects.bulk_update(
-            changed,
-            [
-                *SNAPSHOT_FIELDS,
-                "value",
-                "threshold",
-                "reference",
-                "message",
-                "acknowledged_by",
-                "ack_note",
-            ],
-            batch_size=2000,
-        )
+        Alert.objects.bulk_update(changed, CHANGED_FIELDS, batch_size=2000)
     AlertEvent.objects.bulk_create(events, batch_size=5000)
     return len(events)
 
