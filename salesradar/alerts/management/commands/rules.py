@@ -1,15 +1,37 @@
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from salesradar.alerts.rules import RulePackError, load_rule_pack, read_rule_pack
+from salesradar.alerts.backtest import (
+    DEFAULT_HORIZON,
+    BacktestError,
+    Suggestion,
+    suggest_thresholds,
+)
+from salesradar.alerts.management.commands.backtest import (
+    format_number,
+    parse_length,
+    parse_moment,
+    write_table,
+)
+from salesradar.alerts.models import Rule
+from salesradar.alerts.rules import (
+    RulePackError,
+    ensure_default_rules,
+    load_rule_pack,
+    read_rule_pack,
+)
 from salesradar.core.datadir import require_schema
 
 
 class Command(BaseCommand):
-    help = "Validate or load an early-warning rule pack (YAML)."
+    help = "Validate or load an early-warning rule pack (YAML), or suggest a rule's levels."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -17,8 +39,34 @@ class Command(BaseCommand):
         validate.add_argument("file")
         load = actions.add_parser("load", help="create or update the pack's rules, all or nothing")
         load.add_argument("file")
+        suggest = actions.add_parser(
+            "suggest", help="replay a threshold rule and propose levels from past outcomes"
+        )
+        suggest.add_argument("rule", metavar="RULE")
+        suggest.add_argument(
+            "--from", dest="start", help="ISO date: first step (default: 13 weeks before --to)"
+        )
+        suggest.add_argument(
+            "--to", dest="end", help="ISO date: last step (default: the horizon before now)"
+        )
+        suggest.add_argument("--step", default="7d", help="time between steps (default 7d)")
+        suggest.add_argument(
+            "--horizon", default="60d", help="how long after a flag an outcome counts (60d)"
+        )
+        suggest.add_argument(
+            "--precision",
+            type=float,
+            default=0.7,
+            help="the precision the recommended level must reach (default 0.7)",
+        )
+        suggest.add_argument("--format", choices=["table", "json"], default="table")
+        suggest.add_argument("--language", choices=["zh-hans", "en"], help="output language")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "suggest":
+            with translation.override(options["language"] or translation.get_language()):
+                self.suggest(options)
+            return
         require_schema()  # a pack is checked against the teams and stages in the database
         try:
             pack = read_rule_pack(options["file"])
@@ -34,3 +82,97 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Pack {pack.key} v{pack.version}: {created} rules created, {updated} updated."
         )
+
+    def suggest(self, options: dict[str, Any]) -> None:
+        require_schema()
+        step = parse_length(options["step"], "--step")
+        horizon = parse_length(options["horizon"], "--horizon") or DEFAULT_HORIZON
+        if step is None:
+            raise CommandError(_("--step must be a duration such as 7d"))
+        now = timezone.now()
+        end = parse_moment(options["end"], "--to") if options["end"] else now - horizon
+        start = (
+            parse_moment(options["start"], "--from")
+            if options["start"]
+            else end - dt.timedelta(weeks=13)
+        )
+        ensure_default_rules()
+        rule = Rule.objects.filter(key=options["rule"]).first()
+        if rule is None:
+            raise CommandError(_("no rule with key {keys}").format(keys=options["rule"]))
+        try:
+            suggestions = suggest_thresholds(
+                rule,
+                start=start,
+                end=end,
+                step=step,
+                target_precision=options["precision"],
+                horizon=horizon,
+                as_of=now,
+            )
+        except BacktestError as error:
+            raise CommandError(str(error)) from None
+        if options["format"] == "json":
+            self.stdout.write(
+                json.dumps(
+                    [suggestion.as_dict() for suggestion in suggestions],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+            return
+        self.write_suggestions(rule, suggestions, options["precision"])
+
+    def write_suggestions(self, rule: Rule, suggestions: list[Suggestion], target: float) -> None:
+        headers = [
+            _("level"),
+            _("alerts"),
+            _("TP"),
+            _("pending"),
+            _("precision"),
+            _("recall"),
+            _("median lead days"),
+            _("false alarms/rep/week"),
+            "",
+        ]
+        rows = []
+        for suggestion in suggestions:
+            marks = []
+            if suggestion.current:
+                marks.append(_("current {severity}").format(severity=suggestion.current))
+            if suggestion.recommended:
+                marks.append(_("recommended"))
+            rows.append(
+                [
+                    f"{suggestion.op} {suggestion.threshold:g}",
+                    str(suggestion.alerts),
+                    str(suggestion.true_positives),
+                    str(suggestion.pending),
+                    format_number(suggestion.precision),
+                    format_number(suggestion.recall),
+                    format_number(suggestion.median_lead_days, 1),
+                    format_number(suggestion.false_alarms_per_rep_week, 3),
+                    ", ".join(marks),
+                ]
+            )
+        write_table(self.stdout, headers, rows)
+        chosen = next((s for s in suggestions if s.recommended), None)
+        if chosen is None:
+            self.stdout.write(
+                _("No level reaches a precision of {target:.0%} for {rule}.").format(
+                    target=target, rule=rule.key
+                )
+            )
+        else:
+            self.stdout.write(
+                _(
+                    "Recommended for {rule}: {op} {level:g} (precision {precision:.0%}, "
+                    "recall {recall:.0%}); edit the rule pack to use it."
+                ).format(
+                    rule=rule.key,
+                    op=chosen.op,
+                    level=chosen.threshold,
+                    precision=chosen.precision or 0,
+                    recall=chosen.recall or 0,
+                )
+            )
