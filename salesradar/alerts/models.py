@@ -7,7 +7,7 @@ the result and refuse rows that no transition could produce.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -21,6 +21,7 @@ from salesradar.alerts.choices import (
     Severity,
 )
 from salesradar.core.fields import AwareDateTimeField
+from salesradar.core.history import AppendOnlyModel
 from salesradar.pipeline.models import localized
 
 SEVERITY_CHOICES = [("", _("None")), *Severity.choices]
@@ -237,15 +238,7 @@ class Alert(models.Model):
         return f"{rule_key}:{entity_type}:{entity_id}"
 
 
-class AlertEventQuerySet(models.QuerySet["AlertEvent"]):
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("Alert history is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("Alert history is append-only.")
-
-
-class AlertEvent(models.Model):
+class AlertEvent(AppendOnlyModel):
     """One transition of an alert, by whom and why; never edited, never deleted on its own."""
 
     alert = models.ForeignKey(
@@ -276,7 +269,6 @@ class AlertEvent(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     value = models.FloatField(_("value"), null=True, blank=True)
 
-    objects = AlertEventQuerySet.as_manager()
     owner_path: ClassVar[str] = "alert__owner"
 
     class Meta:
@@ -290,14 +282,6 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_id} {self.kind} {self.at.isoformat()}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise TypeError("Alert history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("Alert history is append-only.")
 
 
 class SilenceQuerySet(models.QuerySet["Silence"]):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -9,6 +9,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.core.fields import AwareDateTimeField, CurrencyField, MoneyField, non_negative
+from salesradar.core.history import AppendOnlyModel
 from salesradar.pipeline.choices import (
     ContractStatus,
     LostReason,
@@ -165,15 +166,7 @@ class Opportunity(models.Model):
             )
 
 
-class StageChangeQuerySet(models.QuerySet["StageChange"]):
-    def update(self, **kwargs: Any) -> int:
-        raise TypeError("Stage history is append-only.")
-
-    def delete(self) -> tuple[int, dict[str, int]]:
-        raise TypeError("Stage history is append-only.")
-
-
-class StageChange(models.Model):
+class StageChange(AppendOnlyModel):
     """One move of an opportunity between stages; never edited, never deleted on its own."""
 
     opportunity = models.ForeignKey(
@@ -205,7 +198,6 @@ class StageChange(models.Model):
     is_regression = models.BooleanField(_("moved backwards"), default=False)
     note = models.TextField(_("note"), blank=True)
 
-    objects = StageChangeQuerySet.as_manager()
     owner_path: ClassVar[str] = "opportunity__owner"
 
     class Meta:
@@ -220,14 +212,6 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage_id} → {self.to_stage_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None and not kwargs.get("force_insert"):
-            raise TypeError("Stage history is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise TypeError("Stage history is append-only.")
 
 
 class Evidence(models.Model):
