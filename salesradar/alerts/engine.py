@@ -24,7 +24,13 @@ from django.utils.translation import gettext as _
 from salesradar.accounts.models import Team
 from salesradar.alerts.choices import AlertState, EventKind
 from salesradar.alerts.conditions import Condition, Verdict, build_condition, n_of_m, parse_for
-from salesradar.alerts.lifecycle import AlertSnapshot, Observation, Transition, step
+from salesradar.alerts.lifecycle import (
+    Observation,
+    Transition,
+    event_rows,
+    snapshot_of,
+    step,
+)
 from salesradar.alerts.models import Alert, AlertEvent, Rule
 from salesradar.metrics.registry import Metric, MetricRow, Scope, compute, get_metric
 
@@ -176,10 +182,6 @@ def observation(verdict: Verdict, held: bool) -> Observation:
         message=verdict.detail,
         held=held,
     )
-
-
-def snapshot_of(alert: Alert) -> AlertSnapshot:
-    return AlertSnapshot(**{name: getattr(alert, name) for name in SNAPSHOT_FIELDS})
 
 
 def apply_duration_clause(
@@ -340,11 +342,17 @@ def write_chunk(
             for name, value in values.items():
                 setattr(alert, name, value)
             changed.append(alert)
-        events.extend(event_rows(alert, result.events, at, obs))
+        events.extend(
+            event_rows(
+                alert, result.events, at=at, reason=obs.message or alert.message, value=alert.value
+            )
+        )
     if new_alerts:
         Alert.objects.bulk_create([alert for alert, _events in new_alerts], batch_size=2000)
         for alert, transitions in new_alerts:
-            events.extend(event_rows(alert, transitions, at, None))
+            events.extend(
+                event_rows(alert, transitions, at=at, reason=alert.message, value=alert.value)
+            )
     if changed:
         Alert.objects.bulk_update(changed, CHANGED_FIELDS, batch_size=2000)
     AlertEvent.objects.bulk_create(events, batch_size=5000)
@@ -362,25 +370,6 @@ def alert_labels(rule: Rule, finding: Finding) -> dict[str, Any]:
     }
 
 
-def event_rows(
-    alert: Alert, transitions: Sequence[Transition], at: dt.datetime, obs: Observation | None
-) -> list[AlertEvent]:
-    return [
-        AlertEvent(
-            alert=alert,
-            at=at,
-            kind=transition.kind,
-            from_state=transition.from_state,
-            to_state=transition.to_state,
-            from_severity=transition.from_severity,
-            to_severity=transition.to_severity,
-            reason=transition.detail or (obs.message if obs else alert.message),
-            value=alert.value,
-        )
-        for transition in transitions
-    ]
-
-
 def mark_rule_error(rule: Rule, message: str, at: dt.datetime) -> int:
     """Put the rule's open alerts in the error state, with the failure as the reason."""
     failure = Observation(severity="error", message=message)
@@ -394,7 +383,7 @@ def mark_rule_error(rule: Rule, message: str, at: dt.datetime) -> int:
             setattr(alert, name, getattr(result.snapshot, name))
         alert.message = message
         changed.append(alert)
-        events.extend(event_rows(alert, result.events, at, failure))
+        events.extend(event_rows(alert, result.events, at=at, reason=message, value=alert.value))
     if changed:
         Alert.objects.bulk_update(changed, [*SNAPSHOT_FIELDS, "message"], batch_size=2000)
     AlertEvent.objects.bulk_create(events, batch_size=5000)

@@ -11,6 +11,7 @@ applies one step to an ``Alert`` row; ``acknowledge``, ``snooze``, ``resolve`` a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -344,6 +345,31 @@ def require_aware(value: dt.datetime, name: str) -> None:
         )
 
 
+def event_rows(
+    alert: Alert,
+    transitions: Sequence[Transition],
+    *,
+    at: dt.datetime,
+    reason: str,
+    value: float | None,
+) -> list[AlertEvent]:
+    """Return unsaved history rows for ``transitions``; a transition's own detail wins."""
+    return [
+        AlertEvent(
+            alert=alert,
+            at=at,
+            kind=transition.kind,
+            from_state=transition.from_state,
+            to_state=transition.to_state,
+            from_severity=transition.from_severity,
+            to_severity=transition.to_severity,
+            reason=transition.detail or reason,
+            value=value,
+        )
+        for transition in transitions
+    ]
+
+
 def snapshot_of(alert: Alert) -> AlertSnapshot:
     """Return the part of a stored alert that ``step`` works on."""
     return AlertSnapshot(
@@ -400,18 +426,7 @@ def observe(alert: Alert, observation: Observation, *, at: dt.datetime) -> list[
         current.message = observation.message
         current.save()
         events = AlertEvent.objects.bulk_create(
-            AlertEvent(
-                alert=current,
-                at=at,
-                kind=event.kind,
-                from_state=event.from_state,
-                to_state=event.to_state,
-                from_severity=event.from_severity,
-                to_severity=event.to_severity,
-                reason=event.detail,
-                value=observation.value,
-            )
-            for event in result.events
+            event_rows(current, result.events, at=at, reason="", value=observation.value)
         )
     _copy_back(alert, current)
     return events
