@@ -685,7 +685,7 @@ class Change(Condition):
             change,
             None if level is None else sign * level,
             previous,
-            _("{change}% from {previous} to {value} over {lag} period(s)").format(
+            _("from {previous} to {value} ({change}%) over {lag} period(s)").format(
                 change=_number(change),
                 previous=_number(previous),
                 value=_number(current),

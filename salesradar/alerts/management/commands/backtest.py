@@ -21,6 +21,7 @@ from salesradar.alerts.conditions import RuleError
 from salesradar.alerts.models import Rule
 from salesradar.alerts.rules import ensure_default_rules, parse_duration
 from salesradar.core.datadir import require_schema
+from salesradar.core.terminal import write_table
 
 
 def parse_moment(raw: str, option: str) -> dt.datetime:
@@ -44,18 +45,6 @@ def parse_length(raw: str | None, option: str) -> dt.timedelta | None:
 
 def format_number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-def write_table(stdout: Any, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [
-        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
-    ]
-    for line in [headers, *rows]:
-        stdout.write(
-            "  ".join(
-                str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)
-            ).rstrip()
-        )
 
 
 class Command(BaseCommand):

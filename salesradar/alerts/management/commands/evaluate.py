@@ -9,13 +9,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from salesradar.alerts.choices import AlertState
+from salesradar.alerts.choices import AlertState, Severity
 from salesradar.alerts.engine import evaluate
 from salesradar.alerts.models import Alert
 from salesradar.alerts.rules import RulePackError, ensure_default_rules
 from salesradar.alerts.scoring import score
 from salesradar.core import env
 from salesradar.core.datadir import require_schema
+from salesradar.core.terminal import write_table
 
 
 def parse_at(raw: str | None) -> dt.datetime:
@@ -124,8 +125,8 @@ class Command(BaseCommand):
         ]
         table = [
             [
-                row["severity"] or "-",
-                row["state"],
+                Severity(row["severity"]).label if row["severity"] else "-",
+                AlertState(row["state"]).label,
                 row["rule"],
                 f"{row['entity_type']} {row['entity_id']}",
                 "-" if row["value"] is None else f"{row['value']:.1f}",
@@ -134,11 +135,5 @@ class Command(BaseCommand):
             ]
             for row in rows
         ]
-        widths = [
-            max(len(str(cell)) for cell in column) for column in zip(headers, *table, strict=False)
-        ]
-        for line in [headers, *table]:
-            self.stdout.write(
-                "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
-            )
+        write_table(self.stdout, headers, table)
         self.stdout.write(_("{count} open alerts").format(count=len(rows)))

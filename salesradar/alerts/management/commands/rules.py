@@ -18,7 +18,6 @@ from salesradar.alerts.management.commands.backtest import (
     format_number,
     parse_length,
     parse_moment,
-    write_table,
 )
 from salesradar.alerts.models import Rule
 from salesradar.alerts.rules import (
@@ -28,6 +27,7 @@ from salesradar.alerts.rules import (
     read_rule_pack,
 )
 from salesradar.core.datadir import require_schema
+from salesradar.core.terminal import write_table
 
 
 class Command(BaseCommand):
