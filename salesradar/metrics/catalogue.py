@@ -137,6 +137,20 @@ def teams_in_scope(scope: Scope) -> QuerySet[Team]:
     return teams
 
 
+def entities_for(
+    grain: str, scope: Scope, at: dt.datetime
+) -> list[tuple[int, int | None, int | None]]:
+    """Every (entity, owner, team) a per-period metric reports on, with or without facts."""
+    if grain == "rep":
+        return [
+            (pk, pk, team_id)
+            for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
+        ]
+    if grain == "team":
+        return [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
+    return [(0, None, None)]
+
+
 def fill_periods(
     metric: Metric,
     entities: Iterable[tuple[int, int | None, int | None]],
@@ -656,14 +670,7 @@ class PeriodCount(Metric):
                 continue
             for index, start in enumerate(starts):
                 values[(row[group], start)] = float(row[f"p{index}"] or 0)
-        if self.grain == "rep":
-            entities = [
-                (pk, pk, team_id)
-                for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
-            ]
-        else:
-            entities = [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
-        return fill_periods(self, entities, dict(values), starts)
+        return fill_periods(self, entities_for(self.grain, scope, at), values, starts)
 
 
 @register
@@ -778,16 +785,7 @@ class PeriodRatio(Metric):
             values[(entity, as_local_date(row["bucket"]))] = (
                 float(row["numerator"] or 0) / denominator if denominator else None
             )
-        if self.grain == "rep":
-            entities = [
-                (pk, pk, team_id)
-                for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
-            ]
-        elif self.grain == "team":
-            entities = [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
-        else:
-            entities = [(0, None, None)]
-        return fill_periods(self, entities, values, starts)
+        return fill_periods(self, entities_for(self.grain, scope, at), values, starts)
 
 
 def values_by(queryset: QuerySet[Any], group: str) -> QuerySet[Any]:
@@ -850,6 +848,14 @@ class RepStageConversion(TeamStageConversion):
 
 
 @register
+class OrgStageConversion(TeamStageConversion):
+    """Conversion from one stage to the next for the whole organisation per month. Ratio 0-1."""
+
+    key = "org_stage_conversion"
+    grain = "org"
+
+
+@register
 class TeamStageRegressionRate(StageExitRatio):
     """Share of stage moves in a period that went backwards (跨阶段退回率). Unit: ratio 0-1."""
 
@@ -862,6 +868,22 @@ class TeamStageRegressionRate(StageExitRatio):
         return values_by(exits.annotate(bucket=truncate("changed_at", period)), group).annotate(
             numerator=Count("pk", filter=Q(is_regression=True)), denominator=Count("pk")
         )
+
+
+@register
+class RepStageRegressionRate(TeamStageRegressionRate):
+    """Share of each rep's stage moves in a period that went backwards. Ratio 0-1."""
+
+    key = "rep_stage_regression_rate"
+    grain = "rep"
+
+
+@register
+class OrgStageRegressionRate(TeamStageRegressionRate):
+    """Share of the organisation's stage moves in a period that went backwards. Ratio 0-1."""
+
+    key = "org_stage_regression_rate"
+    grain = "org"
 
 
 class ClosedRatio(PeriodRatio):
@@ -926,7 +948,59 @@ class TeamQuoteHitRate(ClosedRatio):
 
 
 @register
-class TeamSalesCycleDays(ClosedRatio):
+class RepQuoteHitRate(TeamQuoteHitRate):
+    """Quote hit rate per rep and month. Ratio 0-1."""
+
+    key = "rep_quote_hit_rate"
+    grain = "rep"
+
+
+@register
+class OrgQuoteHitRate(TeamQuoteHitRate):
+    """Quote hit rate of the whole organisation per month. Ratio 0-1."""
+
+    key = "org_quote_hit_rate"
+    grain = "org"
+
+
+class PeriodMeanDuration(PeriodRatio):
+    """Base for the mean time between two timestamps of rows ending in each period.
+
+    Date arithmetic differs between databases, so the durations are summed in Python from
+    one query over the rows of the window: still one query for every entity.
+    """
+
+    unit_length = DAY
+    start_field: str
+    end_field: str
+    group_for = {"rep": "owner_id", "team": "owner__team_id", "org": None}
+
+    def finished(self, scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[Any]:
+        raise NotImplementedError
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        starts = period_starts(at, period, periods)
+        window_start = local_midnight(starts[0])
+        window_end = min(local_midnight(period_end(starts[-1], period)), at)
+        group = self.group_for[self.grain]
+        totals: dict[tuple[int, dt.date], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        fields = [self.start_field, self.end_field] + ([group] if group else [])
+        for values in self.finished(scope, window_start, window_end).values_list(*fields):
+            began, ended = values[0], values[1]
+            entity = values[2] if group else 0
+            if entity is None or began is None:
+                continue
+            bucket = period_bucket(ended, period)
+            totals[(entity, bucket)][0] += (ended - began) / self.unit_length
+            totals[(entity, bucket)][1] += 1
+        result = {key: total / count for key, (total, count) in totals.items() if count}
+        return fill_periods(self, entities_for(self.grain, scope, at), dict(result), starts)
+
+
+@register
+class TeamSalesCycleDays(PeriodMeanDuration):
     """Mean days from creation to close of opportunities won in the period (销售周期时长).
 
     Computed as total cycle days over the number won; no value for a period without wins.
@@ -936,38 +1010,82 @@ class TeamSalesCycleDays(ClosedRatio):
     key = "team_sales_cycle_days"
     grain = "team"
     unit = "days"
+    start_field = "created_at"
+    end_field = "closed_at"
 
-    def rows(
-        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
-    ) -> list[MetricRow]:
-        # Date arithmetic differs per database, so the cycle sum is taken in Python from one
-        # query over the won deals of the window: still one query for every entity.
-        starts = period_starts(at, period, periods)
-        window_start = local_midnight(starts[0])
-        window_end = min(local_midnight(period_end(starts[-1], period)), at)
-        group = self.group_for[self.grain]
-        totals: dict[tuple[int, dt.date], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        won = self.closed(scope, window_start, window_end).filter(stage__is_won=True)
-        fields = ["created_at", "closed_at"] + ([group] if group else [])
-        for values in won.values_list(*fields):
-            created, closed = values[0], values[1]
-            entity = values[2] if group else 0
-            if entity is None:
-                continue
-            bucket = period_bucket(closed, period)
-            totals[(entity, bucket)][0] += (closed - created) / DAY
-            totals[(entity, bucket)][1] += 1
-        result = {key: total / count for key, (total, count) in totals.items() if count}
-        if self.grain == "rep":
-            entities = [
-                (pk, pk, team_id)
-                for pk, team_id in reps_in_scope(scope, at).values_list("pk", "team_id")
-            ]
-        elif self.grain == "team":
-            entities = [(pk, None, pk) for pk in teams_in_scope(scope).values_list("pk", flat=True)]
-        else:
-            entities = [(0, None, None)]
-        return fill_periods(self, entities, dict(result), starts)
+    def finished(self, scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[Any]:
+        return Opportunity.objects.filter(
+            closed_at__gte=start, closed_at__lt=end, stage__is_won=True
+        ).filter(owner_scope(scope, "owner"))
+
+
+@register
+class RepSalesCycleDays(TeamSalesCycleDays):
+    """Mean sales cycle of each rep's deals won in the period. Unit: days."""
+
+    key = "rep_sales_cycle_days"
+    grain = "rep"
+
+
+@register
+class TeamQuoteResponseHours(PeriodMeanDuration):
+    """Mean hours from a quote request to the quote being sent, per team and period (报价响应时长).
+
+    Population: quotes sent in the period (by ``at``), dated by when they were sent; requests
+    still unanswered are watched by ``quote_hours_unanswered`` instead. No value for a period
+    without sent quotes. Unit: hours.
+    """
+
+    key = "team_quote_response_hours"
+    grain = "team"
+    unit = "hours"
+    default_period = "week"
+    source = "quotes"
+    unit_length = HOUR
+    start_field = "requested_at"
+    end_field = "sent_at"
+    group_for = {
+        "rep": "opportunity__owner_id",
+        "team": "opportunity__owner__team_id",
+        "org": None,
+    }
+
+    def finished(self, scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[Any]:
+        return Quote.objects.filter(sent_at__gte=start, sent_at__lt=end).filter(
+            owner_scope(scope, "opportunity__owner")
+        )
+
+
+@register
+class RepQuoteResponseHours(TeamQuoteResponseHours):
+    """Mean quote response hours of each rep per period. Unit: hours."""
+
+    key = "rep_quote_response_hours"
+    grain = "rep"
+
+
+@register
+class RepLeadFirstResponseHours(PeriodMeanDuration):
+    """Mean hours from a lead's assignment to its first contact, per rep and period.
+
+    Population: leads first contacted in the period (by ``at``), dated by the first contact;
+    leads still waiting are watched by ``lead_hours_without_first_contact``. No value for a
+    period without first contacts. Unit: hours.
+    """
+
+    key = "rep_lead_first_response_hours"
+    grain = "rep"
+    unit = "hours"
+    default_period = "week"
+    source = "leads"
+    unit_length = HOUR
+    start_field = "assigned_at"
+    end_field = "first_contact_at"
+
+    def finished(self, scope: Scope, start: dt.datetime, end: dt.datetime) -> QuerySet[Any]:
+        return Lead.objects.filter(
+            first_contact_at__gte=start, first_contact_at__lt=end, assigned_at__isnull=False
+        ).filter(owner_scope(scope, "owner"))
 
 
 def period_bucket(moment: dt.datetime, period: Period) -> dt.date:

@@ -98,18 +98,29 @@ def get_metric(key: str) -> Metric:
         raise UnknownMetricError(f"unknown metric {key!r}; known metrics: {known}") from None
 
 
+PERIOD_LENGTH = {"week": dt.timedelta(weeks=1), "month": dt.timedelta(days=30.44)}
+
+
 def compute(
     metric: str | Metric,
     *,
     at: dt.datetime,
     scope: Scope | None = None,
+    window: dt.timedelta | None = None,
     period: Period | None = None,
     periods: int = 12,
 ) -> list[MetricRow]:
-    """Compute ``metric`` for every entity in ``scope`` as of ``at``."""
+    """Compute ``metric`` for every entity in ``scope`` as of ``at``.
+
+    For a per-period metric, ``window`` (when given) sets how far back the periods reach, as
+    an alternative to counting them with ``periods``.
+    """
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     chosen = get_metric(metric) if isinstance(metric, str) else metric
+    if window is not None and chosen.per_period:
+        length = PERIOD_LENGTH[period or chosen.default_period]
+        periods = max(1, round(window / length))
     return chosen.rows(
         at=at,
         scope=scope or Scope(),

@@ -24,7 +24,7 @@ from tests.factories import (
     QuoteFactory,
     TeamFactory,
 )
-from tests.metrics import enter, local, opportunity, rep, rows, series
+from tests.metrics import enter, lead, local, opportunity, rep, rows, series
 
 pytestmark = pytest.mark.django_db
 
@@ -317,3 +317,80 @@ def test_org_churn_rate_counts_contracts_ending_without_a_renewal_signed_by_at(o
     # no contract of west's customers ended: no rate rather than zero
     west_only = Scope(team_ids=(org["west"].pk,))
     assert monthly("org_churn_rate", scope=west_only) == {0: periods([MAY, JUNE], [None, None])}
+
+
+# --------------------------------------------------------------------------- rep and org variants
+
+
+def test_org_stage_conversion_pools_every_team(stage_moves):
+    # June: deal 1 proposal -> negotiation, deal 2 proposal -> lost, deal 3 backwards (left
+    # out): 1 / 2. Nothing left proposal in May.
+    assert monthly("org_stage_conversion") == {0: periods([MAY, JUNE], [None, 0.5])}
+
+
+def test_stage_regression_rate_per_rep_and_for_the_org(stage_moves):
+    first, second, third = (stage_moves[name].pk for name in ("first", "second", "third"))
+    assert monthly("rep_stage_regression_rate") == {
+        # first: May 2 exits from initial, June 3 forward exits, none backwards
+        first: periods([MAY, JUNE], [0.0, 0.0]),
+        # second: May deal 3 leaves initial (0 / 1); June deal 4 leaves initial at 00:30
+        # local and deal 3 goes back to needs_confirmed: 1 / 2
+        second: periods([MAY, JUNE], [0.0, 0.5]),
+        third: periods([MAY, JUNE], [None, None]),
+    }
+    assert monthly("org_stage_regression_rate") == {0: periods([MAY, JUNE], [0.0, 0.2])}
+
+
+def test_quote_hit_rate_per_rep_and_for_the_org(closed_deals):
+    first, second, third = (closed_deals[name].pk for name in ("first", "second", "third"))
+    assert monthly("rep_quote_hit_rate") == {
+        first: periods([MAY, JUNE], [0.0, 0.5]),  # May 0 / 1; June won 06-05 of 2 quoted
+        second: periods([MAY, JUNE], [None, None]),  # won without a quote
+        third: periods([MAY, JUNE], [None, None]),
+    }
+    assert monthly("org_quote_hit_rate") == {0: periods([MAY, JUNE], [0.0, 0.5])}
+
+
+def test_rep_sales_cycle_days_averages_each_reps_won_deals(closed_deals):
+    first, second, third = (closed_deals[name].pk for name in ("first", "second", "third"))
+    assert monthly("rep_sales_cycle_days") == {
+        first: periods([MAY, JUNE], [None, 30.0]),  # 05-06 -> 06-05; the 07-02 win is July
+        second: periods([MAY, JUNE], [None, 10.0]),  # 05-22 00:30 -> 06-01 00:30 local
+        third: periods([MAY, JUNE], [None, 10.0]),  # 06-15 -> 06-25
+    }
+
+
+def test_quote_response_hours_average_sent_quotes_by_the_month_they_went_out(closed_deals):
+    first, second, third = (closed_deals[name].pk for name in ("first", "second", "third"))
+    east, west = closed_deals["east"].pk, closed_deals["west"].pk
+    # first's quotes: 05-01 -> 05-10 is 216 h and 05-06 -> 05-20 is 336 h (May, mean 276);
+    # 05-01 -> 06-01 is 744 h (June); the one sent 08-01 is after MONTH_AT and not counted
+    assert monthly("rep_quote_response_hours", period="month") == {
+        first: periods([MAY, JUNE], [276.0, 744.0]),
+        second: periods([MAY, JUNE], [None, None]),
+        third: periods([MAY, JUNE], [None, None]),
+    }
+    assert monthly("team_quote_response_hours", period="month") == {
+        east: periods([MAY, JUNE], [276.0, 744.0]),
+        west: periods([MAY, JUNE], [None, None]),
+    }
+
+
+def test_lead_first_response_hours_average_first_contacts_per_rep(org):
+    first, second = org["first"], org["second"]
+    lead(first, assigned_at=local(6, 2, 9), first_contact_at=local(6, 2, 15))  # 6 h
+    lead(first, assigned_at=local(6, 10, 10), first_contact_at=local(6, 11, 10))  # 24 h
+    lead(first, assigned_at=local(6, 20, 10), first_contact_at=local(7, 20, 10))  # after at
+    lead(
+        second,
+        created_at=local(5, 1),
+        assigned_at=local(5, 5, 10),
+        first_contact_at=local(5, 5, 12),
+    )  # 2 h, in May
+    lead(second, assigned_at=local(6, 25, 10))  # never contacted: not a response yet
+
+    assert monthly("rep_lead_first_response_hours", period="month") == {
+        first.pk: periods([MAY, JUNE], [None, 15.0]),
+        second.pk: periods([MAY, JUNE], [2.0, None]),
+        org["third"].pk: periods([MAY, JUNE], [None, None]),
+    }
