@@ -1,5 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("SalesRadar administration")
+admin.site.site_title = _("SalesRadar")
+admin.site.index_title = _("Data and settings")
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

@@ -61,7 +61,7 @@ class Command(BaseCommand):
             alerts = (
                 Alert.objects.exclude(state=AlertState.RESOLVED)
                 .select_related("rule")
-                .order_by("-severity", "rule__key", "entity_id")
+                .order_by("rule__key", "entity_id")
             )
             rows = [
                 {
@@ -79,6 +79,8 @@ class Command(BaseCommand):
                 }
                 for alert in alerts
             ]
+            # Danger first, then warnings, then alerts without a severity (no data, errors).
+            rows.sort(key=lambda row: {"danger": 0, "warning": 1}.get(row["severity"], 2))
             for outcome in report.outcomes:
                 if outcome.error:
                     self.stderr.write(f"{outcome.rule}: {outcome.error}")
