@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "salesradar.pipeline",
     "salesradar.activities",
     "salesradar.alerts",
+    "salesradar.notify",
     "salesradar.web",
     "salesradar.demo",
     "salesradar.metrics",

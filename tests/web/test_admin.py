@@ -24,6 +24,14 @@ from salesradar.alerts.choices import AlertState, EventKind
 from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
+from salesradar.notify.models import (
+    Channel,
+    Delivery,
+    InboxMessage,
+    NotificationBatch,
+    Preference,
+    RateBucket,
+)
 from salesradar.pipeline.admin import money_column
 from salesradar.pipeline.choices import TargetMeasure
 from salesradar.pipeline.models import (
@@ -42,7 +50,7 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AT = dt.datetime(2025, 3, 3, 10, 0, tzinfo=SHANGHAI)
-SALESRADAR_APPS = ("accounts", "crm", "pipeline", "activities", "alerts")
+SALESRADAR_APPS = ("accounts", "crm", "pipeline", "activities", "alerts", "notify")
 REGISTERED_MODELS = sorted(model._meta.label for model in admin.site._registry)
 
 
@@ -209,7 +217,23 @@ def sample() -> dict[str, Model]:
     silence = Silence.objects.create(
         rule=rule, starts_at=AT, ends_at=AT + dt.timedelta(days=1), created_by=manager
     )
+    channel = Channel.objects.create(name="inbox-0001", kind="inapp")
+    preference = Preference.objects.create(user=rep)
+    delivery = Delivery.objects.create(
+        channel=channel, recipient=rep, evaluation_at=AT, payload={"subject": "0001"}
+    )
+    inbox_message = InboxMessage.objects.create(
+        user=rep, delivery=delivery, subject="SalesRadar: 1 alert 0001", body="..."
+    )
+    bucket = RateBucket.objects.create(destination="https://robot.example/0001", tokens={})
+    batch = NotificationBatch.objects.create(evaluation_at=AT, deliveries=1)
     objects: list[Model] = [
+        bucket,
+        batch,
+        channel,
+        preference,
+        delivery,
+        inbox_message,
         rule,
         alert,
         alert_event,

@@ -1,0 +1,208 @@
+"""Drain the outbox: claim due deliveries, respect rate limits, send, record, retry.
+
+Claiming marks rows ``sending`` with a lease in its own short transaction (on PostgreSQL with
+``SELECT ... FOR UPDATE SKIP LOCKED``, so workers never take the same row; SQLite serialises
+writers). A worker that dies after claiming leaves the lease to expire and the row is taken
+again: a delivery may go out twice, with the same idempotency id, never zero times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from salesradar.notify.channels.base import CHANNELS, DigestItem, Message, SendResult
+from salesradar.notify.choices import DeliveryStatus
+from salesradar.notify.models import Delivery, InboxMessage, RateBucket
+
+logger = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=5)
+BASE_DELAY = dt.timedelta(seconds=30)
+MAX_DELAY = dt.timedelta(hours=6)
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{id(connection)}"
+
+
+def backoff(attempts: int, retry_after: float | None) -> dt.timedelta:
+    """Exponential backoff with full jitter, never sooner than the provider asked."""
+    ceiling = min(MAX_DELAY, BASE_DELAY * (2 ** max(0, attempts - 1)))
+    delay = dt.timedelta(
+        seconds=random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds())
+    )
+    if retry_after is not None:
+        delay = max(delay, dt.timedelta(seconds=retry_after))
+    return delay
+
+
+def claim(now: dt.datetime, limit: int, worker: str) -> list[Delivery]:
+    """Take up to ``limit`` due deliveries for this worker."""
+    with transaction.atomic():
+        due = (
+            Delivery.objects.filter(
+                Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+                | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - LEASE)
+            )
+            .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+        )
+        ids = list(due.values_list("pk", flat=True)[:limit])
+        if not ids:
+            return []
+        Delivery.objects.filter(pk__in=ids).update(
+            status=DeliveryStatus.SENDING, claimed_at=now, claimed_by=worker
+        )
+    return list(Delivery.objects.filter(pk__in=ids).select_related("channel", "recipient"))
+
+
+def take_token(destination: str, limits: tuple[Any, ...], now: dt.datetime) -> float:
+    """Take one token from each of the destination's buckets; return seconds to wait if empty."""
+    if not limits:
+        return 0.0
+    with transaction.atomic():
+        bucket, _created = RateBucket.objects.select_for_update().get_or_create(
+            destination=destination, defaults={"tokens": {}, "updated_at": now}
+        )
+        elapsed = max(0.0, (now - bucket.updated_at).total_seconds())
+        tokens = dict(bucket.tokens or {})
+        wait = 0.0
+        refilled = {}
+        for limit in limits:
+            key = f"{limit.count}/{limit.seconds}"
+            rate = limit.count / limit.seconds
+            level = min(float(limit.count), float(tokens.get(key, limit.count)) + elapsed * rate)
+            refilled[key] = level
+            if level < 1:
+                wait = max(wait, (1 - level) / rate)
+        if wait == 0:
+            refilled = {key: level - 1 for key, level in refilled.items()}
+        RateBucket.objects.filter(pk=bucket.pk).update(tokens=refilled, updated_at=now)
+    return wait
+
+
+def message_for(delivery: Delivery) -> Message:
+    payload = delivery.payload
+    return Message(
+        idempotency_id=str(delivery.idempotency_id),
+        language=payload.get("language", "zh-hans"),
+        subject=payload.get("subject", ""),
+        text=payload.get("text", ""),
+        markdown=payload.get("markdown", ""),
+        html=payload.get("html", ""),
+        items=tuple(DigestItem(**item) for item in payload.get("items", [])),
+        mention_mobiles=tuple(payload.get("mention_mobiles", [])),
+        recipient_email=payload.get("recipient_email", ""),
+        recipient_name=payload.get("recipient_name", ""),
+    )
+
+
+def send_one(delivery: Delivery, now: dt.datetime) -> SendResult:
+    channel = delivery.channel
+    if not channel.enabled:
+        return SendResult(ok=False, response=f"channel {channel.name} is disabled")
+    if channel.kind == "inapp":
+        if delivery.recipient_id is None:
+            return SendResult(ok=False, response="an inbox message needs a recipient")
+        InboxMessage.objects.get_or_create(
+            delivery=delivery,
+            defaults={
+                "user_id": delivery.recipient_id,
+                "subject": delivery.payload.get("subject", "")[:200],
+                "body": delivery.payload.get("text", ""),
+                "items": delivery.payload.get("items", []),
+                "created_at": now,
+            },
+        )
+        return SendResult(ok=True, response="stored in the inbox")
+    kind = CHANNELS.get(channel.kind)
+    if kind is None:
+        return SendResult(ok=False, response=f"unknown channel kind {channel.kind!r}")
+    try:
+        return kind().send(message_for(delivery), channel.config or {}, channel.secret)
+    except Exception as error:  # a channel bug must not stop the batch; retry it later
+        logger.exception("channel %s raised", channel.name)
+        return SendResult(ok=False, retry=True, response=f"{type(error).__name__}: {error}")
+
+
+def record(
+    delivery: Delivery, result: SendResult, now: dt.datetime, report: DispatchReport
+) -> None:
+    delivery.attempts += 1
+    delivery.last_status = result.status
+    delivery.last_response = result.response[:2000]
+    delivery.claimed_at = None
+    if result.ok:
+        delivery.status = DeliveryStatus.SENT
+        delivery.sent_at = now
+        report.sent += 1
+    elif result.retry and delivery.attempts < delivery.max_attempts:
+        delivery.status = DeliveryStatus.PENDING
+        delivery.next_attempt_at = now + backoff(delivery.attempts, result.retry_after)
+        report.retried += 1
+    else:
+        delivery.status = DeliveryStatus.FAILED
+        report.failed += 1
+    with transaction.atomic():
+        if result.disable:
+            type(delivery.channel).objects.filter(pk=delivery.channel_id).update(
+                enabled=False, disabled_reason=delivery.last_response
+            )
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "last_status",
+                "last_response",
+                "claimed_at",
+                "status",
+                "sent_at",
+                "next_attempt_at",
+            ]
+        )
+
+
+def dispatch_due(*, now: dt.datetime, limit: int = 100, worker: str = "") -> DispatchReport:
+    """Send what is due now; safe to run in several processes at once."""
+    report = DispatchReport()
+    batch = claim(now, limit, worker or worker_name())
+    report.claimed = len(batch)
+    for delivery in batch:
+        kind = CHANNELS.get(delivery.channel.kind)
+        limits = kind.rate_limits if kind else ()
+        wait = (
+            take_token(kind.destination(delivery.channel.config or {}), limits, now) if kind else 0
+        )
+        if wait > 0:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                status=DeliveryStatus.PENDING,
+                claimed_at=None,
+                next_attempt_at=now + dt.timedelta(seconds=wait),
+            )
+            report.deferred += 1
+            continue
+        record(delivery, send_one(delivery, now), now, report)
+    return report
+
+
+def retry(delivery: Delivery, *, now: dt.datetime) -> None:
+    """Put a failed delivery back in the queue (the admin's and the web's "retry")."""
+    Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=now, attempts=0
+    )

@@ -1,0 +1,203 @@
+"""Channels, personal preferences, the delivery outbox, the in-app inbox and rate buckets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from salesradar.core.fields import AwareDateTimeField
+from salesradar.notify.choices import DeliveryStatus
+
+
+def channel_kind_choices() -> list[tuple[str, str]]:
+    from salesradar.notify.channels.base import CHANNELS
+
+    return [(kind, str(cls.label)) for kind, cls in sorted(CHANNELS.items())]
+
+
+class Channel(models.Model):
+    """A configured destination: a group robot, a webhook, the SMTP server, the inbox."""
+
+    name = models.SlugField(_("name"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=16)
+    config = models.JSONField(_("configuration"), default=dict, blank=True)
+    secret = models.CharField(
+        _("secret"), max_length=500, blank=True, help_text=_("Signing key, token or password.")
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="channels",
+        help_text=_("A team channel receives the team's alerts; empty for personal channels."),
+    )
+    enabled = models.BooleanField(_("enabled"), default=True)
+    disabled_reason = models.TextField(_("why disabled"), blank=True)
+    created_at = AwareDateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("channel")
+        verbose_name_plural = _("channels")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from salesradar.notify.channels.base import CHANNELS, ChannelConfigError
+
+        kind = CHANNELS.get(self.kind)
+        if kind is None:
+            raise ValidationError(
+                {"kind": _("Unknown channel kind {kind!r}.").format(kind=self.kind)}
+            )
+        try:
+            kind.validate(self.config or {}, self.secret)
+        except ChannelConfigError as error:
+            target = "secret" if error.field == "secret" else "config"
+            raise ValidationError({target: f"{error.field}: {error.message}"}) from None
+
+
+class Preference(models.Model):
+    """How one person wants to hear about alerts."""
+
+    user = models.OneToOneField(
+        "accounts.User",
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    channels = models.ManyToManyField(
+        Channel, verbose_name=_("personal channels"), blank=True, related_name="+"
+    )
+    quiet_from = models.TimeField(_("quiet hours from"), null=True, blank=True)
+    quiet_until = models.TimeField(_("quiet hours until"), null=True, blank=True)
+    danger_breaks_quiet = models.BooleanField(_("danger alerts break quiet hours"), default=True)
+    muted_rules = models.ManyToManyField(
+        "alerts.Rule", verbose_name=_("muted rules"), blank=True, related_name="+"
+    )
+
+    owner_path: ClassVar[str] = "user"
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class Delivery(models.Model):
+    """One message to one recipient over one channel: the outbox row the dispatcher drains."""
+
+    idempotency_id = models.UUIDField(_("idempotency id"), default=uuid.uuid4, unique=True)
+    channel = models.ForeignKey(
+        Channel, verbose_name=_("channel"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    recipient = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("recipient"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    evaluation_at = AwareDateTimeField(_("evaluation time"))
+    alert_events = models.JSONField(_("alert events"), default=list)
+    payload = models.JSONField(_("payload"), default=dict)
+    status = models.CharField(
+        _("status"), max_length=12, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("maximum attempts"), default=8)
+    next_attempt_at = AwareDateTimeField(_("next attempt at"), default=timezone.now)
+    claimed_at = AwareDateTimeField(_("claimed at"), null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=80, blank=True)
+    last_status = models.IntegerField(_("last response status"), null=True, blank=True)
+    last_response = models.TextField(_("last response"), blank=True)
+    sent_at = AwareDateTimeField(_("sent at"), null=True, blank=True)
+    created_at = AwareDateTimeField(_("created at"), default=timezone.now)
+
+    owner_path: ClassVar[str] = "recipient"
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["recipient", "created_at"]),
+            models.Index(fields=["channel", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} → {self.recipient or self.channel.team} ({self.status})"
+
+
+class InboxMessage(models.Model):
+    user = models.ForeignKey(
+        "accounts.User", verbose_name=_("user"), on_delete=models.CASCADE, related_name="inbox"
+    )
+    delivery = models.OneToOneField(
+        Delivery, verbose_name=_("delivery"), on_delete=models.CASCADE, related_name="inbox_message"
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    items = models.JSONField(_("items"), default=list)
+    created_at = AwareDateTimeField(_("created at"), default=timezone.now)
+    read_at = AwareDateTimeField(_("read at"), null=True, blank=True)
+
+    owner_path: ClassVar[str] = "user"
+
+    class Meta:
+        verbose_name = _("inbox message")
+        verbose_name_plural = _("inbox messages")
+        indexes = [models.Index(fields=["user", "read_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class RateBucket(models.Model):
+    """A token bucket per destination, shared by every worker through the database."""
+
+    destination = models.CharField(_("destination"), max_length=500, unique=True)
+    tokens = models.JSONField(_("tokens per limit"), default=dict)
+    updated_at = AwareDateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("rate bucket")
+        verbose_name_plural = _("rate buckets")
+
+    def __str__(self) -> str:
+        return self.destination
+
+
+class NotificationBatch(models.Model):
+    """Marks an evaluation whose alert events have been turned into deliveries."""
+
+    evaluation_at = AwareDateTimeField(_("evaluation time"), unique=True)
+    planned_at = AwareDateTimeField(_("planned at"), default=timezone.now)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+
+    class Meta:
+        verbose_name = _("notification batch")
+        verbose_name_plural = _("notification batches")
+
+    def __str__(self) -> str:
+        return self.evaluation_at.isoformat()
+
+
+__all__: list[Any] = [
+    "Channel",
+    "Delivery",
+    "InboxMessage",
+    "NotificationBatch",
+    "Preference",
+    "RateBucket",
+]

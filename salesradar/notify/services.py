@@ -1,0 +1,343 @@
+"""Turn alert transitions into deliveries: who hears, through which channel, in one digest.
+
+Alert events are the durable source: the engine appends them in the same transaction as the
+alert changes. ``plan_notifications(at)`` reads the events of evaluations not planned yet,
+routes each to its recipients (owner, manager, the team's manager chain, named users, team
+channels; one level further up per escalation), groups them into one digest per recipient
+and channel, and writes ``Delivery`` rows plus a ``NotificationBatch`` marker in one
+transaction, so a crash plans the batch again rather than losing or doubling it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from salesradar.accounts.models import Team, User
+from salesradar.alerts.choices import EventKind
+from salesradar.alerts.models import Alert, AlertEvent
+from salesradar.core import env
+from salesradar.notify.models import Channel, Delivery, NotificationBatch, Preference
+
+NOTIFIED_KINDS = (
+    EventKind.FIRING,
+    EventKind.SEVERITY_CHANGED,
+    EventKind.ESCALATED,
+    EventKind.REMINDED,
+    EventKind.RESOLVED,
+)
+SEVERITY_ORDER = {"danger": 0, "warning": 1, "": 2}
+ENTITY_ADMIN = {
+    "opportunity": "pipeline/opportunity",
+    "customer": "crm/customer",
+    "quote": "pipeline/quote",
+    "invoice": "pipeline/invoice",
+    "contract": "pipeline/contract",
+    "lead": "crm/lead",
+    "user": "accounts/user",
+    "team": "accounts/team",
+}
+
+
+@dataclass
+class Route:
+    """Where one event goes: people (each over their personal channels) and team channels."""
+
+    users: set[int] = field(default_factory=set)
+    channels: set[int] = field(default_factory=set)
+
+
+def manager_chain(team_id: int | None, teams: dict[int, Team]) -> list[int]:
+    """Managers from the team up to the root, nearest first, without repeats."""
+    chain: list[int] = []
+    team = teams.get(team_id) if team_id else None
+    while team is not None:
+        if team.manager_id and team.manager_id not in chain:
+            chain.append(team.manager_id)
+        team = teams.get(team.parent_id) if team.parent_id else None
+    return chain
+
+
+def route(
+    alert: Alert,
+    event: AlertEvent,
+    teams: dict[int, Team],
+    users_by_name: dict[str, int],
+    team_channels: dict[int, list[int]],
+) -> Route:
+    """Resolve the rule's routing hints for one event of one alert."""
+    result = Route()
+    hints = (alert.rule.routing or {}).get("to") or ["owner"]
+    chain = manager_chain(alert.team_id, teams)
+    if alert.owner_id in chain:
+        chain.remove(alert.owner_id)  # a manager's own alert goes to their manager
+    for hint in hints:
+        if hint == "owner" and alert.owner_id:
+            result.users.add(alert.owner_id)
+        elif hint in ("manager", "team_manager") and chain:
+            result.users.add(chain[0])
+        elif hint == "manager_chain":
+            result.users.update(chain)
+        elif isinstance(hint, str) and hint.startswith("user:"):
+            user_id = users_by_name.get(hint.split(":", 1)[1])
+            if user_id:
+                result.users.add(user_id)
+        elif hint == "team_channel" and alert.team_id:
+            for team_id in [alert.team_id, *ancestors(alert.team_id, teams)]:
+                result.channels.update(team_channels.get(team_id, []))
+    if event.kind == EventKind.ESCALATED:
+        # each escalation level reaches one manager further up the tree
+        level = alert.escalation_level
+        result.users.update(chain[: level + 1])
+    if not result.users and not result.channels and alert.owner_id:
+        result.users.add(alert.owner_id)
+    return result
+
+
+def ancestors(team_id: int, teams: dict[int, Team]) -> list[int]:
+    found = []
+    team = teams.get(team_id)
+    while team is not None and team.parent_id:
+        found.append(team.parent_id)
+        team = teams.get(team.parent_id)
+    return found
+
+
+def in_quiet_hours(
+    preference: Preference | None, user: User, at: dt.datetime
+) -> dt.datetime | None:
+    """Return when the recipient's quiet hours end, or None when they are not in them."""
+    if preference is None or preference.quiet_from is None or preference.quiet_until is None:
+        return None
+    zone = ZoneInfo(user.time_zone or "Asia/Shanghai")
+    local = at.astimezone(zone)
+    start, end = preference.quiet_from, preference.quiet_until
+    now = local.time()
+    inside = start <= now < end if start < end else (now >= start or now < end)
+    if not inside:
+        return None
+    day = local.date() if (start < end or now < end) else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, end, zone)
+
+
+def entity_link(alert: Alert) -> str:
+    base = env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    path = ENTITY_ADMIN.get(alert.entity_type)
+    if path is None:
+        return f"{base}/"
+    return f"{base}/admin/{path}/{alert.entity_id}/change/"
+
+
+def render_items(events: Sequence[tuple[AlertEvent, Alert]], language: str) -> list[dict[str, str]]:
+    """Render digest items in ``language``, most severe first."""
+    with translation.override(language):
+        items = []
+        for event, alert in events:
+            severity = "" if event.kind == EventKind.RESOLVED else alert.severity
+            items.append(
+                {
+                    "severity": severity,
+                    "severity_label": severity_label(severity, str(event.kind)),
+                    "title": str(alert.rule),
+                    "entity": f"{alert.entity_type} {alert.entity_id}",
+                    "detail": event.reason or alert.message,
+                    "link": entity_link(alert),
+                    "transition": str(event.kind),
+                }
+            )
+    items.sort(key=lambda item: (SEVERITY_ORDER.get(item["severity"], 2), item["title"]))
+    return items
+
+
+def severity_label(severity: str, transition: str) -> str:
+    if transition == EventKind.RESOLVED:
+        return _("Resolved")
+    return {"danger": _("Danger"), "warning": _("Warning")}.get(severity, _("Notice"))
+
+
+def render_payload(
+    items: list[dict[str, str]], language: str, recipient: User | None
+) -> dict[str, object]:
+    """Build the channel-neutral message: subject, text, markdown and html."""
+    with translation.override(language):
+        dangers = sum(1 for item in items if item["severity"] == "danger")
+        subject = _("SalesRadar: {count} alerts ({dangers} danger)").format(
+            count=len(items), dangers=dangers
+        )
+        lines = [
+            "{label} · {title} · {entity}: {detail} {link}".format(
+                **item, label=item["severity_label"]
+            )
+            for item in items
+        ]
+        markdown = "\n".join(
+            "- **{label}** {title} · [{entity}]({link}): {detail}".format(
+                **item, label=item["severity_label"]
+            )
+            for item in items
+        )
+        row = '<li><strong>{label}</strong> {title} · <a href="{link}">{entity}</a>: {detail}</li>'
+        html_rows = "".join(
+            row.format(
+                **{key: escape(value) for key, value in item.items()},
+                label=escape(item["severity_label"]),
+            )
+            for item in items
+        )
+        return {
+            "language": language,
+            "subject": subject,
+            "text": "\n".join(lines),
+            "markdown": f"**{subject}**\n\n{markdown}",
+            "html": f"<p><strong>{escape(subject)}</strong></p><ul>{html_rows}</ul>",
+            "items": items,
+            "recipient_email": recipient.email if recipient else "",
+            "recipient_name": str(recipient) if recipient else "",
+            "mention_mobiles": [recipient.phone] if recipient and recipient.phone else [],
+        }
+
+
+def escape(value: str) -> str:
+    from django.utils.html import escape as django_escape
+
+    return str(django_escape(value))
+
+
+def pending_evaluations(until: dt.datetime) -> list[dt.datetime]:
+    """Evaluation moments with notifiable events and no batch yet, oldest first."""
+    planned = NotificationBatch.objects.values("evaluation_at")
+    moments = (
+        AlertEvent.objects.filter(kind__in=NOTIFIED_KINDS, at__lte=until)
+        .exclude(at__in=planned)
+        .values_list("at", flat=True)
+        .distinct()
+        .order_by("at")
+    )
+    return list(moments)
+
+
+def plan_notifications(*, until: dt.datetime) -> int:
+    """Plan deliveries for every evaluation up to ``until`` not planned yet; return how many."""
+    return sum(plan_evaluation(moment) for moment in pending_evaluations(until))
+
+
+@transaction.atomic
+def plan_evaluation(at: dt.datetime) -> int:
+    if NotificationBatch.objects.filter(evaluation_at=at).exists():
+        return 0
+    events = list(
+        AlertEvent.objects.filter(at=at, kind__in=NOTIFIED_KINDS)
+        .select_related("alert__rule")
+        .order_by("alert_id", "id")
+    )
+    teams = {team.pk: team for team in Team.objects.all()}
+    users_by_name = dict(User.objects.values_list("username", "pk"))
+    team_channels: dict[int, list[int]] = defaultdict(list)
+    for channel_id, team_id in Channel.objects.filter(enabled=True, team__isnull=False).values_list(
+        "pk", "team_id"
+    ):
+        team_channels[team_id].append(channel_id)
+    per_user: dict[int, list[tuple[AlertEvent, Alert]]] = defaultdict(list)
+    per_channel: dict[int, list[tuple[AlertEvent, Alert]]] = defaultdict(list)
+    for event in events:
+        alert = event.alert
+        if alert.inhibited_by_id is not None:
+            continue
+        if event.kind == EventKind.SEVERITY_CHANGED and event.to_severity != "danger":
+            continue  # a fall in severity is recorded, not announced
+        target = route(alert, event, teams, users_by_name, team_channels)
+        for user_id in target.users:
+            per_user[user_id].append((event, alert))
+        for channel_id in target.channels:
+            per_channel[channel_id].append((event, alert))
+    deliveries = build_user_deliveries(per_user, at) + build_channel_deliveries(per_channel, at)
+    Delivery.objects.bulk_create(deliveries, batch_size=2000)
+    NotificationBatch.objects.create(evaluation_at=at, deliveries=len(deliveries))
+    return len(deliveries)
+
+
+def build_user_deliveries(
+    per_user: dict[int, list[tuple[AlertEvent, Alert]]], at: dt.datetime
+) -> list[Delivery]:
+    users = User.objects.in_bulk(list(per_user))
+    preferences = {
+        preference.user_id: preference
+        for preference in Preference.objects.filter(user_id__in=list(per_user)).prefetch_related(
+            "channels", "muted_rules"
+        )
+    }
+    inbox = default_inbox()
+    deliveries = []
+    for user_id, pairs in per_user.items():
+        user = users.get(user_id)
+        if user is None or not user.is_active:
+            continue
+        preference = preferences.get(user_id)
+        if preference is not None:
+            muted = {rule.pk for rule in preference.muted_rules.all()}
+            pairs = [(event, alert) for event, alert in pairs if alert.rule_id not in muted]
+        if not pairs:
+            continue
+        language = user.language or "zh-hans"
+        items = render_items(pairs, language)
+        payload = render_payload(items, language, user)
+        channels = list(preference.channels.filter(enabled=True)) if preference else []
+        if inbox not in channels:
+            channels.insert(0, inbox)  # the inbox always keeps a copy
+        quiet_end = in_quiet_hours(preference, user, at)
+        has_danger = any(item["severity"] == "danger" for item in items)
+        breaks = preference is not None and preference.danger_breaks_quiet and has_danger
+        for channel in channels:
+            held = quiet_end is not None and not breaks and channel.kind != "inapp"
+            deliveries.append(
+                Delivery(
+                    channel=channel,
+                    recipient=user,
+                    evaluation_at=at,
+                    alert_events=[event.pk for event, _alert in pairs],
+                    payload=payload,
+                    next_attempt_at=quiet_end if held and quiet_end else at,
+                )
+            )
+    return deliveries
+
+
+def build_channel_deliveries(
+    per_channel: dict[int, list[tuple[AlertEvent, Alert]]], at: dt.datetime
+) -> list[Delivery]:
+    channels = Channel.objects.in_bulk(list(per_channel))
+    language = env.get("LANGUAGE_CODE", "zh-hans")
+    deliveries = []
+    for channel_id, pairs in per_channel.items():
+        items = render_items(pairs, language)
+        deliveries.append(
+            Delivery(
+                channel=channels[channel_id],
+                evaluation_at=at,
+                alert_events=[event.pk for event, _alert in pairs],
+                payload=render_payload(items, language, None),
+                next_attempt_at=at,
+            )
+        )
+    return deliveries
+
+
+def default_inbox() -> Channel:
+    inbox, _created = Channel.objects.get_or_create(name="inbox", defaults={"kind": "inapp"})
+    return inbox
+
+
+def unread_count(user: User) -> int:
+    return user.inbox.filter(read_at__isnull=True).count()
+
+
+def mark_read(user: User, message_ids: Iterable[int], *, at: dt.datetime) -> int:
+    return user.inbox.filter(Q(pk__in=list(message_ids)), read_at__isnull=True).update(read_at=at)
