@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import (
+    BigIntegerField,
+    Case,
     Count,
     DateTimeField,
     Exists,
@@ -27,6 +29,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
 from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth, TruncWeek
 
@@ -48,6 +51,14 @@ from salesradar.pipeline.models import (
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 TIER_CADENCE_DAYS = {"A": 7, "B": 14, "C": 30}
+
+
+def last_activity_as_of(at: dt.datetime) -> Max:
+    """The newest follow-up that had occurred and been logged by ``at``."""
+    return Max(
+        "activities__occurred_at",
+        filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+    )
 
 
 def local_zone() -> ZoneInfo:
@@ -173,9 +184,19 @@ def stage_as_of(at: dt.datetime) -> tuple[Subquery, Subquery]:
     latest = StageChange.objects.filter(opportunity=OuterRef("pk"), changed_at__lte=at).order_by(
         "-changed_at", "-id"
     )
+    # An opportunity entered without any history (admin, import) counts in its recorded stage.
+    anything = StageChange.objects.filter(opportunity=OuterRef("pk"))
     return (
-        Subquery(latest.values("to_stage_id")[:1]),
-        Subquery(latest.values("changed_at")[:1], output_field=DateTimeField()),
+        Case(
+            When(~Exists(anything), then=F("stage_id")),
+            default=Subquery(latest.values("to_stage_id")[:1]),
+            output_field=BigIntegerField(),
+        ),
+        Case(
+            When(~Exists(anything), then=F("stage_entered_at")),
+            default=Subquery(latest.values("changed_at")[:1], output_field=DateTimeField()),
+            output_field=DateTimeField(),
+        ),
     )
 
 
@@ -222,7 +243,10 @@ class OpportunityDaysSinceLastActivity(Metric):
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
         queryset = open_opportunities_as_of(at, scope).annotate(
-            last_activity=Max("activities__occurred_at", filter=Q(activities__occurred_at__lte=at))
+            last_activity=Max(
+                "activities__occurred_at",
+                filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+            )
         )
         rows = []
         for pk, owner_id, team_id, created_at, last in queryset.values_list(
@@ -255,7 +279,7 @@ class OpportunityHoursSinceUpdate(Metric):
             opportunity=OuterRef("pk"), sent_at__lte=at
         ).order_by("-sent_at")
         last_activity = Activity.objects.filter(
-            opportunity=OuterRef("pk"), occurred_at__lte=at
+            opportunity=OuterRef("pk"), occurred_at__lte=at, created_at__lte=at
         ).order_by("-occurred_at")
         queryset = open_opportunities_as_of(at, scope).annotate(
             last_update=Greatest(
@@ -377,7 +401,10 @@ class CustomerDaysSinceLastActivity(Metric):
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
         queryset = customers_in_scope(at, scope).annotate(
-            last_activity=Max("activities__occurred_at", filter=Q(activities__occurred_at__lte=at))
+            last_activity=Max(
+                "activities__occurred_at",
+                filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+            )
         )
         return [
             MetricRow(pk, (at - (last or created)) / DAY, None, owner_id, team_id, {"tier": tier})
@@ -410,10 +437,14 @@ class CustomerFollowupsInCadence(Metric):
                 tier=tier,
                 activities__occurred_at__gt=at - days * DAY,
                 activities__occurred_at__lte=at,
+                activities__created_at__lte=at,
             )
         queryset = customers_in_scope(at, scope).annotate(
             followups=Count("activities", filter=in_window),
-            last_activity=Max("activities__occurred_at", filter=Q(activities__occurred_at__lte=at)),
+            last_activity=Max(
+                "activities__occurred_at",
+                filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+            ),
         )
         return [
             MetricRow(
@@ -585,7 +616,7 @@ class ContractDaysToEndWithoutRenewal(Metric):
             .filter(created_on__gte=OuterRef("ends_on") - 120 * DAY)
         )
         last_touch = Activity.objects.filter(
-            customer=OuterRef("customer"), occurred_at__lte=at
+            customer=OuterRef("customer"), occurred_at__lte=at, created_at__lte=at
         ).order_by("-occurred_at")
         queryset = (
             Contract.objects.filter(starts_on__lte=today, ends_on__gte=today, signed_at__lte=at)
@@ -633,7 +664,10 @@ class PeriodCount(Metric):
     aggregate_field = "pk"
 
     def base(self, at: dt.datetime, scope: Scope) -> QuerySet[Any]:
-        return self.model.objects.filter(owner_scope(scope, self.owner_lookup))
+        queryset = self.model.objects.filter(owner_scope(scope, self.owner_lookup))
+        if self.model is Activity:
+            queryset = queryset.filter(created_at__lte=at)  # only what was logged by then
+        return queryset
 
     def rows(
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
@@ -1271,6 +1305,7 @@ class TeamHighValueTouchDensity(Metric):
             for row in Activity.objects.filter(
                 occurred_at__gt=at - 7 * DAY,
                 occurred_at__lte=at,
+                created_at__lte=at,
                 customer__in=a_customers.values("pk"),
             )
             .values("customer__owner__team_id")

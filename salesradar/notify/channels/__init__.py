@@ -9,8 +9,4 @@ MODULES = ("inapp", "email", "webhook", "wecom", "dingtalk", "feishu", "slack")
 
 def load_all() -> None:
     for name in MODULES:
-        try:
-            importlib.import_module(f"salesradar.notify.channels.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"salesradar.notify.channels.{name}":
-                raise
+        importlib.import_module(f"salesradar.notify.channels.{name}")
