@@ -20,11 +20,15 @@ M = TypeVar("M", bound=models.Model)
 
 
 def team_paths_led_by(user: Any) -> list[str]:
-    """Return the tree paths of every team a manager leads, plus the manager's own team."""
+    """Return the tree paths of the teams a manager leads.
+
+    Belonging to a team is not leading it: a manager placed in the parent department must
+    not see the sibling teams. A manager who leads no team yet falls back to their own team.
+    """
     from salesradar.accounts.models import Team
 
     paths = set(Team.objects.filter(manager=user).values_list("path", flat=True))
-    if user.team_id is not None:
+    if not paths and user.team_id is not None:
         paths.update(Team.objects.filter(pk=user.team_id).values_list("path", flat=True))
     return sorted(paths)
 
@@ -67,8 +71,10 @@ def visibility_filter(user: Any, model: type[models.Model]) -> Q | None:
     if owner_path is None:
         raise TypeError(f"{model.__name__} declares no owner_path; visibility is undefined")
     condition = _owner_condition(user, owner_path)
-    if model._meta.label == "pipeline.Target" and user.role == Role.MANAGER:
-        condition |= _subtree_q("team", team_paths_led_by(user))
+    team_path = getattr(model, "team_path", None)
+    if team_path and user.role == Role.MANAGER:
+        # rows that belong to a team rather than a person (team targets, team-level alerts)
+        condition |= _subtree_q(team_path, team_paths_led_by(user))
     return condition
 
 

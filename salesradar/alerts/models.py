@@ -182,6 +182,7 @@ class Alert(models.Model):
 
     objects = AlertQuerySet.as_manager()
     owner_path: ClassVar[str] = "owner"
+    team_path: ClassVar[str] = "team"
 
     class Meta:
         verbose_name = _("alert")
@@ -270,6 +271,7 @@ class AlertEvent(AppendOnlyModel):
     value = models.FloatField(_("value"), null=True, blank=True)
 
     owner_path: ClassVar[str] = "alert__owner"
+    team_path: ClassVar[str] = "alert__team"
 
     class Meta:
         verbose_name = _("alert event")

@@ -411,6 +411,7 @@ class Target(models.Model):
     currency = CurrencyField()
 
     owner_path: ClassVar[str] = "user"
+    team_path: ClassVar[str] = "team"
 
     class Meta:
         verbose_name = _("target")

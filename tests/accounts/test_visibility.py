@@ -218,3 +218,52 @@ def test_rep_sees_only_themselves_among_users_while_manager_sees_their_people(
     # then the rep sees only themselves; the manager sees east and east-sh members
     assert rep_sees == {"east_rep"}
     assert manager_sees == {"east_manager", "east_rep", "east_peer", "east_sub_rep"}
+
+
+def test_a_manager_seated_in_the_parent_department_does_not_see_sibling_teams(db):
+    from salesradar.accounts.choices import Role as Roles
+    from salesradar.pipeline.models import Opportunity
+    from tests.factories import OpportunityFactory, TeamFactory, UserFactory
+
+    department = TeamFactory()
+    east, north = TeamFactory(parent=department), TeamFactory(parent=department)
+    manager = UserFactory(role=Roles.MANAGER, team=department)
+    east.manager = manager
+    east.save()
+    east_deal = OpportunityFactory(owner=UserFactory(role=Roles.REP, team=east))
+    OpportunityFactory(owner=UserFactory(role=Roles.REP, team=north))
+
+    assert list(visible(manager, Opportunity)) == [east_deal]
+
+
+def test_a_manager_sees_the_team_level_alerts_of_the_teams_they_lead(db):
+    import datetime as dt
+
+    from salesradar.accounts.choices import Role as Roles
+    from salesradar.alerts.models import Alert, Rule
+    from tests.factories import TeamFactory, UserFactory
+
+    east, north = TeamFactory(), TeamFactory()
+    manager = UserFactory(role=Roles.MANAGER, team=east)
+    east.manager = manager
+    east.save()
+    rule = Rule.objects.create(key="conversion", metric="team_stage_conversion", grain="team")
+    at = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+
+    def team_alert(team):
+        return Alert.objects.create(
+            rule=rule,
+            fingerprint=f"conversion:team:{team.pk}",
+            entity_type="team",
+            entity_id=team.pk,
+            state="firing",
+            severity="danger",
+            team=team,
+            started_at=at,
+            firing_since=at,
+            last_evaluated_at=at,
+        )
+
+    mine, _theirs = team_alert(east), team_alert(north)
+
+    assert list(visible(manager, Alert)) == [mine]
