@@ -77,6 +77,10 @@ class RuleForm(forms.ModelForm):
 @admin.register(Rule)
 class RuleAdmin(admin.ModelAdmin):
     form = RuleForm
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # deleting a rule would delete its alerts' history; disable it instead
+
     list_display = ("key", "__str__", "metric", "grain", "enabled", "status", "last_evaluated_at")
     list_filter = ("enabled", "status", "grain", "pack")
     search_fields = ("key", "metric", "pack")
@@ -125,6 +129,9 @@ class AlertEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Alert)
 class AlertAdmin(admin.ModelAdmin):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # an alert's history is append-only
+
     list_display = (
         "rule",
         "entity",

@@ -191,8 +191,9 @@ def apply_duration_clause(
     obs = finding.observation
     if duration is None or obs.severity not in ("warning", "danger"):
         return obs
-    open_episode = existing is not None and existing.state not in (AlertState.RESOLVED,)
-    started = existing.started_at if open_episode and existing else at
+    counting = (AlertState.PENDING, AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED)
+    # An alert coming back from no data or an error starts counting its condition again.
+    started = existing.started_at if existing is not None and existing.state in counting else at
     return replace(obs, held=at - started >= duration)
 
 
@@ -208,11 +209,31 @@ def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> Evaluat
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware")
     chosen = list(Rule.objects.filter(enabled=True) if rules is None else rules)
+    latest = max(
+        (rule.last_evaluated_at for rule in chosen if rule.last_evaluated_at), default=None
+    )
+    if latest is not None and at < latest:
+        raise ValueError(
+            _(
+                "Rules were already evaluated at {latest}; evaluating at the earlier {at} would "
+                "rewrite alert history. Use backtesting to look at the past."
+            ).format(latest=latest.isoformat(), at=at.isoformat())
+        )
     report = EvaluationReport(at=at)
     for rule in order_rules(chosen):
         report.outcomes.append(evaluate_rule(rule, at))
+    if rules is None:
+        retire_disabled_rules(at)
     apply_inhibitions(chosen, at)
     return report
+
+
+def retire_disabled_rules(at: dt.datetime) -> None:
+    """Resolve the open alerts of rules switched off, so they neither linger nor inhibit."""
+    open_alerts = Alert.objects.exclude(state=AlertState.RESOLVED)
+    for rule in Rule.objects.filter(enabled=False, pk__in=open_alerts.values("rule_id")):
+        with transaction.atomic():
+            record_findings(rule, entity_type_for(rule.grain), [], at)
 
 
 def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
@@ -220,9 +241,11 @@ def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
     started = time.monotonic()
     try:
         with transaction.atomic():
+            # one evaluator per rule at a time; people acting on its alerts wait for the write
+            Rule.objects.select_for_update().filter(pk=rule.pk).first()
             metric = get_metric(rule.metric)
             findings, outcome.rows = observe_rule(rule, metric, at)
-            outcome.events = record_findings(rule, metric, findings, at)
+            outcome.events = record_findings(rule, entity_type_for(metric.grain), findings, at)
             Rule.objects.filter(pk=rule.pk).update(status="ok", last_error="", last_evaluated_at=at)
     except Exception as error:  # one broken rule must not stop the others
         logger.exception("rule %s failed", rule.key)
@@ -236,9 +259,8 @@ def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
     return outcome
 
 
-def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.datetime) -> int:
+def record_findings(rule: Rule, entity_type: str, findings: list[Finding], at: dt.datetime) -> int:
     """Step every alert of the rule that is open or observed now, and write the changes."""
-    entity_type = entity_type_for(metric.grain)
     by_fingerprint = {
         f"{rule.key}:{entity_type}:{finding.entity_id}": finding for finding in findings
     }
@@ -249,7 +271,9 @@ def record_findings(rule: Rule, metric: Metric, findings: list[Finding], at: dt.
     ]
     existing = {
         alert.fingerprint: alert
-        for alert in Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
+        for alert in Alert.objects.select_for_update()
+        .filter(rule=rule)
+        .exclude(state=AlertState.RESOLVED)
     }
     for start in range(0, len(relevant), CHUNK):  # bounded IN lists for SQLite's limits
         for alert in Alert.objects.filter(
@@ -282,6 +306,8 @@ CHANGED_FIELDS = [
     "message",
     "acknowledged_by",
     "ack_note",
+    "owner",
+    "team",
 ]
 
 
@@ -323,6 +349,9 @@ def write_chunk(
         if EventKind.REOPENED in result.kinds:
             # A new episode: the last one's acknowledgement does not cover it.
             values.update(acknowledged_by_id=None, ack_note="")
+        if finding is not None:
+            # follow the entity to its current owner, so visibility and routing stay right
+            values.update(owner_id=finding.owner_id, team_id=finding.team_id)
         if alert is None:
             assert finding is not None
             alert = Alert(
@@ -330,8 +359,6 @@ def write_chunk(
                 fingerprint=fingerprint,
                 entity_type=entity_type,
                 entity_id=finding.entity_id,
-                owner_id=finding.owner_id,
-                team_id=finding.team_id,
                 labels=alert_labels(rule, finding),
                 created_at=at,
                 **values,

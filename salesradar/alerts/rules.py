@@ -88,6 +88,13 @@ class RulePack:
     rules: list[RuleSpec] = field(default_factory=list)
 
 
+def normalised_for(clause: ForClause, raw: Any) -> str:
+    """Store ``for`` in the form the engine parses back: "3" becomes "3 of 3"."""
+    if clause.n is not None:
+        return f"{clause.n} of {clause.m}"
+    return str(raw).strip() if clause.duration is not None else ""
+
+
 def parse_duration(value: Any, where: str) -> dt.timedelta | None:
     """Parse a lifecycle timing such as ``48h``; unlike ``for`` it takes no 'N of M'."""
     if value is None or value == "":
@@ -221,7 +228,7 @@ def _check_rule(raw: Any, index: int, source: str) -> RuleSpec:
         grain=metric.grain,
         scope=scope,
         condition=dict(condition_spec),
-        for_clause=str(raw.get("for") or ""),
+        for_clause=normalised_for(for_clause, raw.get("for")),
         keep_firing_for=parse_duration(raw.get("keep_firing_for"), f"{where}.keep_firing_for"),
         escalate_after=parse_duration(raw.get("escalate_after"), f"{where}.escalate_after"),
         repeat_interval=parse_duration(raw.get("repeat_interval"), f"{where}.repeat_interval"),

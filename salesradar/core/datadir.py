@@ -6,6 +6,10 @@ import sqlite3
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+SALESRADAR_APPS = frozenset(
+    {"accounts", "crm", "pipeline", "activities", "alerts", "notify", "metrics", "demo", "web"}
+)
+OWN_APPS = SALESRADAR_APPS | {"admin", "auth", "contenttypes", "sessions"}
 
 
 class ForeignDatabaseError(RuntimeError):
@@ -44,16 +48,17 @@ def check_sqlite_file(path: Path) -> None:
                     f"{path} holds tables of another application ({', '.join(sorted(tables)[:5])}"
                     f"). {advice}"
                 )
-            ours = connection.execute(
-                "SELECT COUNT(*) FROM django_migrations WHERE app = 'pipeline'"
-            ).fetchone()[0]
+            applied = {
+                row[0] for row in connection.execute("SELECT DISTINCT app FROM django_migrations")
+            }
         finally:
             connection.close()
     except sqlite3.DatabaseError as error:
         raise ForeignDatabaseError(
             f"{path} is a damaged SQLite database ({error}). {advice}"
         ) from None
-    if not ours:
+    # A first migration interrupted half way leaves only some of our apps: still ours.
+    if applied - OWN_APPS:
         raise ForeignDatabaseError(f"{path} belongs to another Django project. {advice}")
 
 

@@ -70,7 +70,13 @@ def secret_key() -> str:
         return configured
     key_file = data_dir() / "secret_key"
     if key_file.exists():
-        return key_file.read_text(encoding="ascii").strip()
+        key = key_file.read_text(encoding="ascii").strip()
+        if not key:
+            raise RuntimeError(
+                f"{key_file} is empty; delete it to have a new key generated, or set "
+                f"{PREFIX}SECRET_KEY (sessions signed with the old key will end)."
+            )
+        return key
     key = secrets.token_urlsafe(50)
     fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:

@@ -1140,9 +1140,10 @@ class OrgSalesCycleDays(TeamSalesCycleDays):
 # --------------------------------------------------------------------------- targets
 
 
-def won_amount_by_owner(scope: Scope, start: dt.datetime, end: dt.datetime) -> dict[int, float]:
+def won_amount_by_owner(scope: Scope, start: dt.datetime, at: dt.datetime) -> dict[int, float]:
+    """Won amount per owner from ``start`` up to and including ``at``."""
     won = (
-        Opportunity.objects.filter(stage__is_won=True, closed_at__gte=start, closed_at__lt=end)
+        Opportunity.objects.filter(stage__is_won=True, closed_at__gte=start, closed_at__lte=at)
         .filter(owner_scope(scope, "owner"))
         .values("owner_id")
         .annotate(total=Sum("amount"))

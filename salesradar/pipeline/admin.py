@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Model, Q, QuerySet, URLField
 from django.http import HttpRequest
 from django.utils import timezone
@@ -225,6 +227,19 @@ class OpportunityAdmin(admin.ModelAdmin):
             return ()
         # A stage move must go through the service so it lands in the stage history.
         return ("process", "stage", "stage_entered_at", "closed_at")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """A new opportunity starts its stage history with the stage it was entered in."""
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change and not obj.stage_changes.exists():
+                StageChange.objects.create(
+                    opportunity=obj,
+                    to_stage=obj.stage,
+                    changed_at=obj.stage_entered_at,
+                    changed_by=request.user,
+                    note=str(_("Entered in the admin")),
+                )
 
 
 @admin.register(StageChange)

@@ -288,14 +288,34 @@ def load_playbook(spec: PlaybookSpec) -> LoadResult:
 
     existing = {stage.key: stage for stage in Stage.objects.filter(process=process)}
     removed = set(existing) - {s.key for s in spec.stages}
-    in_use = sorted(
-        key
-        for key in removed
-        if Opportunity.objects.filter(stage=existing[key]).exists()
-        or StageChange.objects.filter(
-            models.Q(to_stage=existing[key]) | models.Q(from_stage=existing[key])
-        ).exists()
+
+    def used(stage: Stage) -> bool:
+        return (
+            Opportunity.objects.filter(stage=stage).exists()
+            or StageChange.objects.filter(
+                models.Q(to_stage=stage) | models.Q(from_stage=stage)
+            ).exists()
+        )
+
+    in_use = sorted(key for key in removed if used(existing[key]))
+    reflagged = sorted(
+        stage_spec.key
+        for stage_spec in spec.stages
+        if stage_spec.key in existing
+        and (existing[stage_spec.key].is_won, existing[stage_spec.key].is_lost)
+        != (stage_spec.is_won, stage_spec.is_lost)
+        and used(existing[stage_spec.key])
     )
+    if reflagged:
+        raise PlaybookError(
+            spec.key,
+            [
+                _(
+                    "stages {keys} hold deals; turning won into lost or open into closed would "
+                    "rewrite their history"
+                ).format(keys=reflagged)
+            ],
+        )
     if in_use:
         raise PlaybookError(
             spec.key,

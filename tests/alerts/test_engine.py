@@ -307,3 +307,41 @@ def test_reopened_alert_forgets_the_previous_acknowledgement(org: Org) -> None:
 def test_evaluate_refuses_a_naive_moment(db: None) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         evaluate([], at=dt.datetime(2025, 6, 4, 9, 0))
+
+
+# --- Review findings: time, ownership, switched-off rules -------------------------------------
+
+
+def test_evaluating_at_an_earlier_moment_is_refused_and_writes_nothing(org: Org) -> None:
+    rules = load(QUOTE_RULE)
+    run(rules, hours(80))
+    events_before = AlertEvent.objects.count()
+
+    with pytest.raises(ValueError, match="already evaluated"):
+        run(rules, hours(60))
+
+    assert AlertEvent.objects.count() == events_before
+
+
+def test_an_alert_follows_its_entity_to_the_new_owner(org: Org) -> None:
+    rules = load(QUOTE_RULE)
+    run(rules, hours(50))
+    opportunity = org.quote.opportunity
+    opportunity.owner = org.colleague
+    opportunity.save()
+
+    run(rules, hours(51))
+
+    assert alert_of("quote-slow", org.quote.pk).owner == org.colleague
+
+
+def test_switching_a_rule_off_resolves_its_open_alerts(org: Org) -> None:
+    rules = load(QUOTE_RULE)
+    run(rules, hours(50))
+    Rule.objects.filter(key="quote-slow").update(enabled=False)
+
+    evaluate(at=hours(51))
+
+    alert = alert_of("quote-slow", org.quote.pk)
+    assert alert.state == "resolved"
+    assert kinds_at(alert, hours(51)) == ["resolved"]

@@ -313,3 +313,20 @@ def test_parse_duration_refuses_anything_but_a_duration(text: str) -> None:
         parse_duration(text, "rule r.escalate_after")
 
     assert caught.value.where == "rule r.escalate_after"
+
+
+def test_a_bare_number_for_clause_is_stored_as_n_of_n(db: None) -> None:
+    pack = parse_rule_pack(
+        """
+pack: test
+version: 1
+rules:
+  - id: declining
+    metric: rep_followups
+    for: 3
+    condition: {kind: baseline, window: 4, warning_pct: 30}
+"""
+    )
+    load_rule_pack(pack)
+
+    assert Rule.objects.get(key="declining").for_clause == "3 of 3"

@@ -44,3 +44,13 @@ def test_damaged_database_after_a_valid_header_is_refused(tmp_path: Path) -> Non
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200)
     with pytest.raises(ForeignDatabaseError, match="damaged"):
         check_sqlite_file(path)
+
+
+def test_a_first_migration_interrupted_half_way_is_still_ours(tmp_path: Path) -> None:
+    path = tmp_path / "salesradar.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE django_migrations (id INTEGER, app TEXT, name TEXT)")
+        connection.execute("INSERT INTO django_migrations VALUES (1, 'contenttypes', '0001')")
+        connection.execute("INSERT INTO django_migrations VALUES (2, 'accounts', '0001')")
+
+    check_sqlite_file(path)

@@ -294,3 +294,22 @@ def test_a_new_default_process_takes_the_default_flag_from_the_old_one(tmp_path:
         new_default
     ]
     assert old_default != new_default
+
+
+@pytest.mark.django_db
+def test_swapping_won_and_lost_on_stages_that_hold_deals_is_refused(tmp_path: Path) -> None:
+    # given a won deal
+    result = load_playbook(read_playbook(write(tmp_path, small_playbook())))
+    process = Process.objects.get(pk=result.process_id)
+    OpportunityFactory(process=process, stage=process.stages.get(key="won"))
+    # when version 2 marks "won" as lost and "lost" as won
+    swapped = (
+        small_playbook(version=2)
+        .replace("won: true", "lost: true, WONMARK")
+        .replace("probability: 0, lost: true}", "probability: 0, won: true}")
+        .replace("lost: true, WONMARK", "lost: true")
+    )
+    with pytest.raises(PlaybookError, match="hold deals"):
+        load_playbook(read_playbook(write(tmp_path, swapped, "v2.yaml")))
+    # then the stages keep their meaning
+    assert process.stages.get(key="won").is_won

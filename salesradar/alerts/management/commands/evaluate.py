@@ -30,6 +30,8 @@ def parse_at(raw: str | None) -> dt.datetime:
         ) from None
     if timezone.is_naive(value):
         value = timezone.make_aware(value)  # a bare date means midnight in the org's zone
+    if value > timezone.now() + dt.timedelta(minutes=5):
+        raise CommandError(_("--at {value} is in the future.").format(value=value.isoformat()))
     return value
 
 
@@ -57,7 +59,10 @@ class Command(BaseCommand):
         except RulePackError as error:  # e.g. the pack's stages are not in this database
             raise CommandError(str(error)) from None
         with translation.override(options["language"] or translation.get_language()):
-            report = evaluate(at=at)
+            try:
+                report = evaluate(at=at)
+            except ValueError as error:
+                raise CommandError(str(error)) from None
             alerts = (
                 Alert.objects.exclude(state=AlertState.RESOLVED)
                 .select_related("rule")

@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, transaction
 from django.utils import timezone
 
 from salesradar.demo.services import build_demo
@@ -45,6 +45,15 @@ class Command(BaseCommand):
             self.bench_evaluate(options)
             return
         call_command("migrate", interactive=False, verbosity=0)
+        from salesradar.crm.models import Customer
+        from salesradar.demo.services import demo_present
+
+        if Customer.objects.exists() and not demo_present():
+            raise CommandError(
+                "The database holds data that is not a demo; the benchmark empties the database "
+                "it runs on, so point SALESRADAR_DATABASE_URL or SALESRADAR_DATA_DIR at a "
+                "throw-away one."
+            )
         call_command("flush", interactive=False, verbosity=0)
         overrides = {
             name: options[name]
@@ -75,9 +84,8 @@ class Command(BaseCommand):
 
     def bench_evaluate(self, options: dict[str, Any]) -> None:
         from salesradar.activities.models import Activity
-        from salesradar.alerts.engine import evaluate
         from salesradar.alerts.management.commands.evaluate import parse_at
-        from salesradar.alerts.models import Alert, AlertEvent
+        from salesradar.alerts.models import Alert, AlertEvent, Rule
         from salesradar.alerts.rules import ensure_default_rules
         from salesradar.demo.services import demo_present
         from salesradar.pipeline.models import Opportunity
@@ -99,9 +107,29 @@ class Command(BaseCommand):
                 progress=lambda message: self.stderr.write(f"  {message}"),
             )
         ensure_default_rules()
-        AlertEvent.objects.all()._raw_delete(AlertEvent.objects.db)
-        Alert.objects.all().delete()
         at = parse_at(options.get("at"))
+        with transaction.atomic():
+            # Measured from a clean slate, then rolled back: the real alerts stay untouched.
+            AlertEvent.objects.all()._raw_delete(AlertEvent.objects.db)
+            Alert.objects.all().delete()
+            Rule.objects.update(last_evaluated_at=None)
+            runs = self.timed_evaluations(at)
+            open_alerts = Alert.objects.exclude(state="resolved").count()
+            transaction.set_rollback(True)
+        report = {
+            "benchmark": "evaluate",
+            "database": connection.vendor,
+            "opportunities": Opportunity.objects.count(),
+            "activities": Activity.objects.count(),
+            "open_alerts": open_alerts,
+            "peak_rss_mib": round(peak_rss_mib(), 1),
+            "runs": runs,
+        }
+        self.stdout.write(json.dumps(report, indent=1))
+
+    def timed_evaluations(self, at: Any) -> list[dict[str, Any]]:
+        from salesradar.alerts.engine import evaluate
+
         runs = []
         for label in ("first evaluation (opens alerts)", "second evaluation (steady state)"):
             started = time.monotonic()
@@ -123,13 +151,4 @@ class Command(BaseCommand):
                     ],
                 }
             )
-        report = {
-            "benchmark": "evaluate",
-            "database": connection.vendor,
-            "opportunities": Opportunity.objects.count(),
-            "activities": Activity.objects.count(),
-            "open_alerts": Alert.objects.exclude(state="resolved").count(),
-            "peak_rss_mib": round(peak_rss_mib(), 1),
-            "runs": runs,
-        }
-        self.stdout.write(json.dumps(report, indent=1))
+        return runs
