@@ -44,7 +44,7 @@ RULE_FIELDS = {
     "period",
     "history",
 }
-SCOPE_FIELDS = {"grain", "teams", "tiers", "stages", "process", "params", "owners"}
+SCOPE_FIELDS = {"grain", "teams", "tiers", "stages", "process", "params"}
 
 
 class RulePackError(ValueError):
@@ -126,7 +126,7 @@ def _string_list(value: Any, where: str) -> list[str]:
     return list(value)
 
 
-def _check_scope(raw: Any, metric_grain: str, where: str) -> dict[str, Any]:
+def _check_scope(raw: Any, metric: Any, where: str) -> dict[str, Any]:
     from salesradar.accounts.models import Team
     from salesradar.pipeline.models import Stage
 
@@ -136,6 +136,15 @@ def _check_scope(raw: Any, metric_grain: str, where: str) -> dict[str, Any]:
         raise RuleError(where, _("must be a map"))
     for extra in sorted(set(raw) - SCOPE_FIELDS):
         raise RuleError(f"{where}.{extra}", _("unknown field"))
+    metric_grain = metric.grain
+    for name in ("tiers", "stages", "process"):
+        if raw.get(name) and name not in metric.scope_fields:
+            raise RuleError(
+                f"{where}.{name}",
+                _("the metric {metric} cannot be filtered by {name}").format(
+                    metric=metric.key, name=name
+                ),
+            )
     grain = raw.get("grain", metric_grain)
     if grain != metric_grain:
         raise RuleError(
@@ -157,6 +166,12 @@ def _check_scope(raw: Any, metric_grain: str, where: str) -> dict[str, Any]:
     unknown = [key for key in stages if key not in known_stages]
     if unknown:
         raise RuleError(f"{where}.stages", _("unknown stages {keys}").format(keys=unknown))
+    process = raw.get("process")
+    if process:
+        from salesradar.pipeline.models import Process
+
+        if not Process.objects.filter(key=str(process)).exists():
+            raise RuleError(f"{where}.process", _("no sales process {key!r}").format(key=process))
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise RuleError(f"{where}.params", _("must be a map"))
@@ -188,7 +203,7 @@ def _check_rule(raw: Any, index: int, source: str) -> RuleSpec:
             ),
         )
     metric = get_metric(metric_key)
-    scope = _check_scope(raw.get("scope"), metric.grain, f"{where}.scope")
+    scope = _check_scope(raw.get("scope"), metric, f"{where}.scope")
     condition_spec = raw.get("condition")
     if not isinstance(condition_spec, dict):
         raise RuleError(f"{where}.condition", _("a condition map with a kind is required"))

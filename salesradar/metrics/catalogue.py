@@ -51,6 +51,8 @@ from salesradar.pipeline.models import (
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 TIER_CADENCE_DAYS = {"A": 7, "B": 14, "C": 30}
+OPPORTUNITY_SCOPE = frozenset({"teams", "tiers", "stages", "process"})
+CUSTOMER_SCOPE = frozenset({"teams", "tiers"})
 
 
 def last_activity_as_of(at: dt.datetime) -> Max:
@@ -235,6 +237,7 @@ class OpportunityDaysSinceLastActivity(Metric):
     counts as its last touch. Unit: days (fractional).
     """
 
+    scope_fields = OPPORTUNITY_SCOPE
     key = "opportunity_days_since_last_activity"
     grain = "opportunity"
     unit = "days"
@@ -265,6 +268,7 @@ class OpportunityHoursSinceUpdate(Metric):
     a non-terminal stage. Unit: hours.
     """
 
+    scope_fields = OPPORTUNITY_SCOPE
     key = "opportunity_hours_since_update"
     grain = "opportunity"
     unit = "hours"
@@ -314,6 +318,7 @@ class OpportunityDaysInStage(Metric):
     stage key and its dwell SLA so a rule can compare against it. Unit: days.
     """
 
+    scope_fields = OPPORTUNITY_SCOPE
     key = "opportunity_days_in_stage"
     grain = "opportunity"
     unit = "days"
@@ -349,6 +354,7 @@ class OpportunityStageSlaRatio(Metric):
     1.0 means the SLA is used up. Stages without an SLA are left out. Unit: ratio.
     """
 
+    scope_fields = OPPORTUNITY_SCOPE
     key = "opportunity_stage_sla_ratio"
     grain = "opportunity"
     unit = "ratio"
@@ -393,6 +399,7 @@ class CustomerDaysSinceLastActivity(Metric):
     customer's creation. The context carries the tier. Unit: days.
     """
 
+    scope_fields = CUSTOMER_SCOPE
     key = "customer_days_since_last_activity"
     grain = "customer"
     unit = "days"
@@ -423,6 +430,7 @@ class CustomerFollowupsInCadence(Metric):
     carries the tier, the window and the days since the last follow-up. Unit: count.
     """
 
+    scope_fields = CUSTOMER_SCOPE
     key = "customer_followups_in_cadence"
     grain = "customer"
     unit = "count"

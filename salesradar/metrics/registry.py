@@ -63,6 +63,8 @@ class Metric(ABC):
     zero_when_empty: ClassVar[bool] = False
     #: the source of facts this metric depends on, for data-health inhibition
     source: ClassVar[str] = "activities"
+    #: the scope filters the computation honours; rules may not ask for any other
+    scope_fields: ClassVar[frozenset[str]] = frozenset({"teams"})
 
     @abstractmethod
     def rows(

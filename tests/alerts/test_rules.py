@@ -224,6 +224,28 @@ def test_loading_a_pack_leaves_other_packs_rules_alone(db: None) -> None:
             "'ghost'",
             id="inhibits-missing-rule",
         ),
+        pytest.param(
+            """
+            - id: bad
+              metric: quote_hours_unanswered
+              scope: {tiers: [A]}
+              condition: {kind: threshold, op: ">=", warning: 48}
+            """,
+            "rule bad.scope.tiers",
+            "cannot be filtered by tiers",
+            id="scope-the-metric-ignores",
+        ),
+        pytest.param(
+            """
+            - id: bad
+              metric: opportunity_days_in_stage
+              scope: {process: no-such-process}
+              condition: {kind: threshold, op: ">=", warning: 48}
+            """,
+            "rule bad.scope.process",
+            "no-such-process",
+            id="unknown-process",
+        ),
     ],
 )
 def test_pack_with_a_bad_rule_is_refused_naming_file_rule_and_field_and_loads_nothing(
