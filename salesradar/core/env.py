@@ -22,6 +22,8 @@ DOCUMENTED = {
     "ALLOWED_HOSTS": "comma-separated host names (default: 127.0.0.1,localhost)",
     "TIME_ZONE": "zone shown to users who have not chosen one (default: Asia/Shanghai)",
     "LANGUAGE_CODE": "default language, zh-hans or en (default: zh-hans)",
+    "EVALUATE_MINUTES": "minutes between rule evaluations of the in-process scheduler "
+    "(default: 15)",
     "BASE_URL": "address people use to reach the web app, for links in notifications "
     "(default: http://127.0.0.1:8000)",
 }

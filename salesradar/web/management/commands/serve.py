@@ -47,4 +47,14 @@ class Command(BaseCommand):
         from salesradar.config.wsgi import application
 
         self.stdout.write(f"SalesRadar is serving on http://{host}:{port}/ (Ctrl+C stops it)")
-        serve(application, host=host, port=port, threads=options["threads"], ident="salesradar")
+        scheduler = None
+        if options["scheduler"]:
+            from salesradar.config.jobs import default_scheduler
+
+            scheduler = default_scheduler()
+            scheduler.start()
+        try:
+            serve(application, host=host, port=port, threads=options["threads"], ident="salesradar")
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
