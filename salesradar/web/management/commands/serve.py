@@ -32,6 +32,13 @@ class Command(BaseCommand):
             action="store_false",
             help="do not apply pending migrations first",
         )
+        parser.add_argument(
+            "--no-scheduler",
+            dest="scheduler",
+            action="store_false",
+            help="do not run rule evaluation and notifications in this process "
+            "(when Celery workers do it)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
