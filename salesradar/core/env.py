@@ -22,6 +22,9 @@ DOCUMENTED = {
     "ALLOWED_HOSTS": "comma-separated host names (default: 127.0.0.1,localhost)",
     "TIME_ZONE": "zone shown to users who have not chosen one (default: Asia/Shanghai)",
     "LANGUAGE_CODE": "default language, zh-hans or en (default: zh-hans)",
+    "BROKER_URL": "Celery broker for the scale mode, Redis or RabbitMQ "
+    "(default: redis://127.0.0.1:6379/0)",
+    "RESULT_BACKEND": "Celery result backend (default: the broker URL when it is Redis)",
     "EVALUATE_MINUTES": "minutes between rule evaluations of the in-process scheduler "
     "(default: 15)",
     "BASE_URL": "address people use to reach the web app, for links in notifications "

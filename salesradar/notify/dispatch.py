@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import random
 import socket
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from salesradar.notify.channels.base import CHANNELS, DigestItem, Message, SendResult
@@ -39,7 +40,7 @@ class DispatchReport:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{id(connection)}"
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def backoff(attempts: int, retry_after: float | None) -> dt.timedelta:

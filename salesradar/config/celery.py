@@ -1,0 +1,64 @@
+"""The Celery app of the scale mode; tasks call the same job functions as the scheduler.
+
+Workers start with ``salesradar worker``, the periodic schedule with ``salesradar beat``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "salesradar.config.settings")
+
+
+def broker_url() -> str:
+    from salesradar.core import env
+
+    return env.get("BROKER_URL", "redis://127.0.0.1:6379/0")
+
+
+def result_backend() -> str | None:
+    from salesradar.core import env
+
+    configured = env.get("RESULT_BACKEND")
+    if configured:
+        return configured
+    broker = broker_url()
+    return broker if broker.startswith("redis") else None
+
+
+app = Celery("salesradar")
+app.conf.update(
+    broker_url=broker_url(),
+    result_backend=result_backend(),
+    task_acks_late=True,  # a worker killed mid-task leaves the task for another worker
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    accept_content=["json"],
+    timezone="UTC",
+    broker_connection_retry_on_startup=True,
+)
+app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify"])
+
+
+def beat_schedule() -> dict[str, dict[str, object]]:
+    from salesradar.core import env
+
+    minutes = float(env.get("EVALUATE_MINUTES", "15"))
+    return {
+        "evaluate": {
+            "task": "salesradar.alerts.tasks.evaluate_all",
+            "schedule": minutes * 60,
+            "options": {"expires": minutes * 60},
+        },
+        "notify": {
+            "task": "salesradar.notify.tasks.drain_outbox",
+            "schedule": 5.0,
+            "options": {"expires": 30},
+        },
+    }
+
+
+app.conf.beat_schedule = beat_schedule()

@@ -1,0 +1,22 @@
+"""The outbox on Celery: any number of workers drain it; claims never overlap."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task(name="salesradar.notify.tasks.drain_outbox", ignore_result=True)
+def drain_outbox(batch: int = 100, rounds: int = 50) -> int:
+    """Plan new transitions, then send due deliveries until none is left (bounded rounds)."""
+    from salesradar.notify.dispatch import dispatch_due
+    from salesradar.notify.services import plan_notifications
+
+    plan_notifications(until=timezone.now())
+    sent = 0
+    for _round in range(rounds):
+        report = dispatch_due(now=timezone.now(), limit=batch)
+        sent += report.sent
+        if report.claimed == 0:
+            break
+    return sent
