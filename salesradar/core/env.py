@@ -25,6 +25,8 @@ DOCUMENTED = {
     "BROKER_URL": "Celery broker for the scale mode, Redis or RabbitMQ "
     "(default: redis://127.0.0.1:6379/0)",
     "RESULT_BACKEND": "Celery result backend (default: the broker URL when it is Redis)",
+    "DELIVERY_LEASE_SECONDS": "seconds a worker keeps a claimed delivery before another may "
+    "take it over (default: 300)",
     "EVALUATE_MINUTES": "minutes between rule evaluations of the in-process scheduler "
     "(default: 15)",
     "BASE_URL": "address people use to reach the web app, for links in notifications "

@@ -26,6 +26,16 @@ from salesradar.notify.models import Delivery, InboxMessage, RateBucket
 logger = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=5)
+
+
+def lease() -> dt.timedelta:
+    """How long a claimed delivery stays with its worker before another may take it."""
+    from salesradar.core import env
+
+    seconds = env.get("DELIVERY_LEASE_SECONDS")
+    return dt.timedelta(seconds=float(seconds)) if seconds else LEASE
+
+
 BASE_DELAY = dt.timedelta(seconds=30)
 MAX_DELAY = dt.timedelta(hours=6)
 
@@ -60,7 +70,7 @@ def claim(now: dt.datetime, limit: int, worker: str) -> list[Delivery]:
         due = (
             Delivery.objects.filter(
                 Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-                | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - LEASE)
+                | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - lease())
             )
             .order_by("next_attempt_at", "id")
             .select_for_update(skip_locked=True)

@@ -113,3 +113,109 @@ def test_two_workers_drain_one_outbox_with_no_duplicate_and_no_loss(
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
     claimants = set(Delivery.objects.values_list("claimed_by", flat=True))
     assert len(claimants) == 2  # both workers took a share
+
+
+class SlowReceiver(WebhookReceiver):
+    """Takes a moment per request, so a worker can be killed in the middle of a batch."""
+
+    def handle_post(self, request):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        return super().handle_post(request)
+
+
+def start_worker(tmp_path: Path, name: str) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SALESRADAR_")}
+    environment.update(
+        SALESRADAR_DATABASE_URL=database_url(),
+        SALESRADAR_DATA_DIR=str(tmp_path),
+        SALESRADAR_SECRET_KEY="tests-only",
+        SALESRADAR_BROKER_URL=BROKER,
+        SALESRADAR_DELIVERY_LEASE_SECONDS="1",
+        DJANGO_SETTINGS_MODULE="salesradar.config.settings",
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "salesradar.cli",
+            "worker",
+            "--concurrency",
+            "1",
+            "--hostname",
+            f"{name}@%h",
+            "--loglevel",
+            "WARNING",
+        ],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / f"{name}.log", "w"),
+        text=True,
+    )
+
+
+def wait_ready(sender: Celery, count: int, processes: list[subprocess.Popen[str]]) -> None:
+    ready_by = time.monotonic() + 60
+    while len(sender.control.ping(timeout=0.5)) < count:
+        assert all(p.poll() is None for p in processes), "a worker died on start"
+        assert time.monotonic() < ready_by, "the workers did not start within 60 s"
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_sends_at_most_twice(
+    tmp_path: Path,
+) -> None:
+    from tests.notify.servers import serving
+
+    redis.Redis.from_url(BROKER).flushdb()
+    with serving(SlowReceiver()) as receiver:
+        channel = Channel.objects.create(
+            name="receiver",
+            kind="webhook",
+            config={"url": receiver.base_url},
+            secret=WEBHOOK_SECRET,
+        )
+        now = timezone.now()
+        Delivery.objects.bulk_create(
+            Delivery(
+                channel=channel,
+                evaluation_at=now,
+                next_attempt_at=now,
+                payload={"language": "en", "subject": f"digest {n}", "text": "t", "items": []},
+            )
+            for n in range(60)
+        )
+        sender = Celery(broker=BROKER)
+        first = start_worker(tmp_path, "first")
+        second = None
+        try:
+            wait_ready(sender, 1, [first])
+            sender.send_task(
+                "salesradar.notify.tasks.drain_outbox", kwargs={"batch": 20, "rounds": 5}
+            )
+            deadline = time.monotonic() + 30
+            while len(receiver.requests) < 10:  # killed part-way through its batch
+                assert time.monotonic() < deadline, "the first worker sent nothing"
+                time.sleep(0.02)
+            first.kill()
+            first.wait(timeout=10)
+            assert Delivery.objects.exclude(status="sent").exists()
+
+            second = start_worker(tmp_path, "second")
+            wait_ready(sender, 1, [second])
+            deadline = time.monotonic() + 90
+            while Delivery.objects.exclude(status="sent").exists():
+                assert time.monotonic() < deadline, "the outbox was not drained after restart"
+                sender.send_task(
+                    "salesradar.notify.tasks.drain_outbox", kwargs={"batch": 20, "rounds": 5}
+                )
+                time.sleep(1.5)  # past the 1-second lease of the killed worker's claims
+        finally:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
+                    process.terminate()
+                    process.wait(timeout=30)
+            redis.Redis.from_url(BROKER).flushdb()
+
+        received = [request.headers["webhook-id"] for request in receiver.requests]
+    expected = {str(pk) for pk in Delivery.objects.values_list("idempotency_id", flat=True)}
+    assert set(received) == expected  # nothing lost
+    assert max(received.count(identity) for identity in expected) <= 2  # at worst twice

@@ -39,10 +39,27 @@ class Command(BaseCommand):
             for name in ("teams", "reps", "customers", "opportunities", "activities"):
                 parser_.add_argument(f"--{name}", type=int)
         evaluation.add_argument("--at", help="ISO date to evaluate at (default: now)")
+        notify = actions.add_parser(
+            "notify", help="drain an outbox of webhook deliveries into a receiver on loopback"
+        )
+        notify.add_argument("--deliveries", type=int, default=50_000)
+        notify.add_argument("--workers", type=int, nargs="+", default=[1, 2])
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "evaluate":
             self.bench_evaluate(options)
+            return
+        if options["target"] == "notify":
+            from salesradar.notify.bench import run
+
+            call_command("migrate", interactive=False, verbosity=0)
+            results = [run(options["deliveries"], workers) for workers in options["workers"]]
+            self.stdout.write(
+                json.dumps(
+                    {"benchmark": "notify", "database": connection.vendor, "runs": results},
+                    indent=1,
+                )
+            )
             return
         call_command("migrate", interactive=False, verbosity=0)
         from salesradar.crm.models import Customer
