@@ -312,3 +312,15 @@ def test_the_destinations_rate_limit_defers_the_rest(org):
     assert (report.sent, report.deferred) == (2, 1)
     waiting = Delivery.objects.get(status="pending")
     assert T0 < waiting.next_attempt_at <= T0 + dt.timedelta(seconds=31)
+
+
+def test_a_malformed_channel_config_is_refused_when_saved_naming_the_field(db) -> None:
+    from django.core.exceptions import ValidationError
+
+    channel = Channel(name="robot", kind="dingtalk", config={"url": "ftp://robot"}, secret="SECx")
+
+    with pytest.raises(ValidationError) as refused:
+        channel.full_clean()
+
+    assert "url" in str(refused.value)
+    assert not Channel.objects.filter(name="robot").exists()
