@@ -34,35 +34,7 @@ def database_url() -> str:
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
     redis.Redis.from_url(BROKER).flushdb()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SALESRADAR_")}
-    environment.update(
-        SALESRADAR_DATABASE_URL=database_url(),
-        SALESRADAR_DATA_DIR=str(tmp_path),
-        SALESRADAR_SECRET_KEY="tests-only",
-        SALESRADAR_BROKER_URL=BROKER,
-        DJANGO_SETTINGS_MODULE="salesradar.config.settings",
-    )
-    started = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "salesradar.cli",
-                "worker",
-                "--concurrency",
-                "1",
-                "--hostname",
-                f"w{number}@%h",
-                "--loglevel",
-                "WARNING",
-            ],
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"worker{number}.log", "w"),  # noqa: SIM115
-            text=True,
-        )
-        for number in (1, 2)
-    ]
+    started = [start_worker(tmp_path, f"w{number}") for number in (1, 2)]
     try:
         yield started
     finally:
@@ -93,10 +65,7 @@ def test_two_workers_drain_one_outbox_with_no_duplicate_and_no_loss(
         for n in range(120)
     )
     sender = Celery(broker=BROKER)
-    ready_by = time.monotonic() + 60
-    while len(sender.control.ping(timeout=0.5)) < 2:  # both workers up before any work
-        assert all(worker.poll() is None for worker in workers), "a worker died on start"
-        assert time.monotonic() < ready_by, "the workers did not start within 60 s"
+    wait_ready(sender, 2, workers)  # both workers up before any work
     for _task in range(12):
         sender.send_task("salesradar.notify.tasks.drain_outbox", kwargs={"batch": 5, "rounds": 2})
 
@@ -123,14 +92,14 @@ class SlowReceiver(WebhookReceiver):
         return super().handle_post(request)
 
 
-def start_worker(tmp_path: Path, name: str) -> subprocess.Popen[str]:
+def start_worker(tmp_path: Path, name: str, lease_seconds: int = 300) -> subprocess.Popen[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SALESRADAR_")}
     environment.update(
         SALESRADAR_DATABASE_URL=database_url(),
         SALESRADAR_DATA_DIR=str(tmp_path),
         SALESRADAR_SECRET_KEY="tests-only",
         SALESRADAR_BROKER_URL=BROKER,
-        SALESRADAR_DELIVERY_LEASE_SECONDS="1",
+        SALESRADAR_DELIVERY_LEASE_SECONDS=str(lease_seconds),
         DJANGO_SETTINGS_MODULE="salesradar.config.settings",
     )
     return subprocess.Popen(
@@ -184,7 +153,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_at_most_twice(
             for n in range(60)
         )
         sender = Celery(broker=BROKER)
-        first = start_worker(tmp_path, "first")
+        first = start_worker(tmp_path, "first", lease_seconds=1)
         second = None
         try:
             wait_ready(sender, 1, [first])
@@ -199,7 +168,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_at_most_twice(
             first.wait(timeout=10)
             assert Delivery.objects.exclude(status="sent").exists()
 
-            second = start_worker(tmp_path, "second")
+            second = start_worker(tmp_path, "second", lease_seconds=1)
             wait_ready(sender, 1, [second])
             deadline = time.monotonic() + 90
             while Delivery.objects.exclude(status="sent").exists():
