@@ -22,19 +22,7 @@ from salesradar.alerts import lifecycle
 from salesradar.alerts.conditions import RuleError
 from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
 from salesradar.alerts.rules import check_rule_fields
-
-
-class ReadOnlyAdminMixin:
-    """Show rows, never add, change or delete them."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
+from salesradar.core.admin import ReadOnlyAdminMixin
 
 
 class RuleForm(forms.ModelForm):

@@ -10,6 +10,7 @@ evaluation twice at the same ``at`` changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -25,6 +26,7 @@ from salesradar.accounts.models import Team
 from salesradar.alerts.choices import AlertState, EventKind
 from salesradar.alerts.conditions import Condition, Verdict, build_condition, n_of_m, parse_for
 from salesradar.alerts.lifecycle import (
+    AlertSnapshot,
     Observation,
     Transition,
     event_rows,
@@ -38,19 +40,7 @@ logger = logging.getLogger(__name__)
 
 ENTITY_TYPES = {"rep": "user"}
 ACTIVE_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED)
-SNAPSHOT_FIELDS = (
-    "state",
-    "severity",
-    "started_at",
-    "firing_since",
-    "last_true_at",
-    "snoozed_until",
-    "escalation_level",
-    "last_notified_at",
-    "acknowledged_at",
-    "resolved_at",
-    "last_evaluated_at",
-)
+SNAPSHOT_FIELDS = tuple(item.name for item in dataclasses.fields(AlertSnapshot))
 
 
 def entity_type_for(grain: str) -> str:
@@ -262,7 +252,8 @@ def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
 def record_findings(rule: Rule, entity_type: str, findings: list[Finding], at: dt.datetime) -> int:
     """Step every alert of the rule that is open or observed now, and write the changes."""
     by_fingerprint = {
-        f"{rule.key}:{entity_type}:{finding.entity_id}": finding for finding in findings
+        Alert.fingerprint_for(rule.key, entity_type, finding.entity_id): finding
+        for finding in findings
     }
     relevant = [
         fingerprint

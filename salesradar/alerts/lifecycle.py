@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from salesradar.alerts.choices import AlertState, EventKind, Severity
 from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
+from salesradar.core.fields import require_aware
 
 if TYPE_CHECKING:
     from salesradar.accounts.models import Team, User
@@ -333,16 +334,6 @@ class TransitionRefused(ValidationError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, code="alert_transition_refused")
-
-
-def require_aware(value: dt.datetime, name: str) -> None:
-    if timezone.is_naive(value):
-        raise ValidationError(
-            _("{name}: {value} has no time zone; give an aware datetime.").format(
-                name=name, value=value.isoformat()
-            ),
-            code="naive_datetime",
-        )
 
 
 def event_rows(

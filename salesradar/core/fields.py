@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -53,3 +54,14 @@ def non_negative(field: str, model: str) -> models.CheckConstraint:
     return models.CheckConstraint(
         condition=models.Q(**{f"{field}__gte": 0}), name=f"{model}_{field}_non_negative"
     )
+
+
+def require_aware(value: dt.datetime, name: str) -> None:
+    """Refuse a naive datetime at a service's edge, naming the argument."""
+    if value.tzinfo is None:
+        raise ValidationError(
+            _("{name}: {value} has no time zone; give an aware datetime.").format(
+                name=name, value=value.isoformat()
+            ),
+            code="naive_datetime",
+        )

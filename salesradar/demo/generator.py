@@ -116,16 +116,6 @@ class Rep:
     stops_hunting_from: dt.datetime | None = None
 
 
-@dataclass
-class OpenOpp:
-    """What the planter needs to know about an opportunity still open at the anchor."""
-
-    id: int
-    stage_key: str
-    entered_at: dt.datetime
-    rows_activities: list[list[Any]] = field(default_factory=list)
-
-
 def work_time(moment: dt.datetime) -> dt.datetime:
     """Map a moment onto office hours of its own local day, keeping order between moments.
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ValidationError
 
@@ -13,6 +14,13 @@ from salesradar.accounts.choices import Role
 from salesradar.accounts.models import User
 from salesradar.crm.models import Customer
 from salesradar.demo.generator import SIZES, DemoBuilder, DemoResult, write_ground_truth
+
+COUNT_OPTIONS = ("teams", "reps", "customers", "opportunities", "activities")
+
+
+def count_overrides(options: Mapping[str, Any]) -> dict[str, int]:
+    """The explicit counts given on the command line, overriding the size preset."""
+    return {name: options[name] for name in COUNT_OPTIONS if options.get(name) is not None}
 
 
 def demo_present() -> bool:

@@ -20,6 +20,7 @@ from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from salesradar.core.admin import ReadOnlyAdminMixin
 from salesradar.pipeline.models import (
     Contract,
     Evidence,
@@ -140,7 +141,7 @@ class StageAdmin(admin.ModelAdmin):
 # --- Opportunities -----------------------------------------------------------------------
 
 
-class StageChangeInline(admin.TabularInline):
+class StageChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StageChange
     fields = ("changed_at", "from_stage", "to_stage", "changed_by", "is_regression", "note")
     readonly_fields = fields
@@ -150,15 +151,6 @@ class StageChangeInline(admin.TabularInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StageChange]:
         return super().get_queryset(request).select_related("from_stage", "to_stage", "changed_by")
-
-    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 class QuoteInline(admin.TabularInline):
@@ -243,7 +235,7 @@ class OpportunityAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "opportunity",
         "from_stage",
@@ -267,15 +259,6 @@ class StageChangeAdmin(admin.ModelAdmin):
         "note",
     )
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 @admin.register(Evidence)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.activities.choices import ActivityKind
+from salesradar.core.fields import require_aware
 from salesradar.crm.choices import DecisionRole
 from salesradar.pipeline.models import Opportunity, Stage, StageChange
 
@@ -98,16 +99,6 @@ def _is_met(opportunity: Opportunity, requirement: Requirement) -> bool:
     if kind == "contract":
         return opportunity.contracts.exists()
     return opportunity.activities.filter(kind=target).exists()
-
-
-def require_aware(value: dt.datetime, name: str) -> None:
-    if timezone.is_naive(value):
-        raise ValidationError(
-            _("{name}: {value} has no time zone; give an aware datetime.").format(
-                name=name, value=value.isoformat()
-            ),
-            code="naive_datetime",
-        )
 
 
 def move_stage(

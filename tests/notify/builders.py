@@ -49,3 +49,11 @@ def build_digest(**overrides: Any) -> Message:
         recipient_name="张三",
     )
     return dataclasses.replace(message, **overrides)
+
+
+# How the IM robots' HTTP-level errors are judged: (server mode, status, retry, disable).
+HTTP_ERRORS = (
+    ("too_many_requests", 429, True, False),
+    ("server_error", 500, True, False),
+    ("gone", 410, False, True),
+)

@@ -9,7 +9,7 @@ import pytest
 from salesradar.notify.channels import dingtalk
 from salesradar.notify.channels.base import ChannelConfigError, RateLimit
 from salesradar.notify.channels.dingtalk import DingTalkChannel
-from tests.notify.builders import build_digest
+from tests.notify.builders import HTTP_ERRORS, build_digest
 from tests.notify.servers import DINGTALK_SECRET, DINGTALK_TOKEN, DingTalkServer, ProviderServer
 
 
@@ -71,11 +71,7 @@ def test_send_too_fast_is_retried_after_a_minute(dingtalk_server: ProviderServer
 
 @pytest.mark.parametrize(
     ("mode", "status", "retry", "disable"),
-    [
-        ("too_many_requests", 429, True, False),
-        ("server_error", 500, True, False),
-        ("gone", 410, False, True),
-    ],
+    HTTP_ERRORS,
 )
 def test_http_errors_are_judged_by_status(
     dingtalk_server: ProviderServer, mode: str, status: int, retry: bool, disable: bool

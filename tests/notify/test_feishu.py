@@ -10,7 +10,7 @@ import pytest
 from salesradar.notify.channels import feishu
 from salesradar.notify.channels.base import ChannelConfigError, RateLimit
 from salesradar.notify.channels.feishu import FeishuChannel
-from tests.notify.builders import ITEMS, build_digest
+from tests.notify.builders import HTTP_ERRORS, ITEMS, build_digest
 from tests.notify.servers import FEISHU_HOOK, FEISHU_SECRET, FeishuServer, ProviderServer
 
 
@@ -105,11 +105,7 @@ def test_huge_digest_stays_under_the_body_limit(feishu_server: FeishuServer) -> 
 
 @pytest.mark.parametrize(
     ("mode", "status", "retry", "disable"),
-    [
-        ("too_many_requests", 429, True, False),
-        ("server_error", 500, True, False),
-        ("gone", 410, False, True),
-    ],
+    HTTP_ERRORS,
 )
 def test_http_errors_are_judged_by_status(
     feishu_server: FeishuServer, mode: str, status: int, retry: bool, disable: bool

@@ -324,3 +324,16 @@ def test_a_malformed_channel_config_is_refused_when_saved_naming_the_field(db) -
 
     assert "url" in str(refused.value)
     assert not Channel.objects.filter(name="robot").exists()
+
+
+def test_marking_inbox_messages_read_lowers_the_unread_count(org):
+    from salesradar.notify.services import mark_read
+
+    fire(make_rule(to=["owner"]), org, 1)
+    plan_notifications(until=T0)
+    dispatch.dispatch_due(now=T0)
+    (message,) = InboxMessage.objects.filter(user=org["rep"])
+
+    assert mark_read(org["rep"], [message.pk], at=T0) == 1
+    assert unread_count(org["rep"]) == 0
+    assert mark_read(org["rep"], [message.pk], at=T0) == 0  # already read

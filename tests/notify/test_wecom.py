@@ -6,7 +6,7 @@ import pytest
 
 from salesradar.notify.channels.base import ChannelConfigError, RateLimit
 from salesradar.notify.channels.wecom import WeComChannel
-from tests.notify.builders import build_digest
+from tests.notify.builders import HTTP_ERRORS, build_digest
 from tests.notify.servers import WECOM_KEY, ProviderServer
 
 
@@ -57,11 +57,7 @@ def test_rate_limit_body_is_retried_after_a_minute(wecom_server: ProviderServer)
 
 @pytest.mark.parametrize(
     ("mode", "status", "retry", "disable"),
-    [
-        ("too_many_requests", 429, True, False),
-        ("server_error", 500, True, False),
-        ("gone", 410, False, True),
-    ],
+    HTTP_ERRORS,
 )
 def test_http_errors_are_judged_by_status(
     wecom_server: ProviderServer, mode: str, status: int, retry: bool, disable: bool

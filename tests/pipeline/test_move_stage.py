@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from salesradar.crm.choices import DecisionRole
 from salesradar.pipeline.choices import LostReason
@@ -28,13 +27,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 Stages = dict[str, Stage]
-
-
-@pytest.fixture(autouse=True)
-def english_messages() -> Iterator[None]:
-    """Refusal messages are asserted in English, whatever the default language is."""
-    with translation.override("en"):
-        yield
 
 
 def meet_needs_confirmed_gate(opportunity: Opportunity) -> None:

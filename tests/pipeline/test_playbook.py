@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.utils import translation
 
 from salesradar.pipeline.models import Process, Stage
 from salesradar.pipeline.playbook import (
@@ -31,13 +29,6 @@ stages:
 QUALIFIED_STAGE = (
     "  - {key: qualified, label: Qualified, probability: 40, gate: [{evidence: pain_points}]}\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def english_messages() -> Iterator[None]:
-    """Problems are asserted in English, whatever the default language is."""
-    with translation.override("en"):
-        yield
 
 
 def write(tmp_path: Path, text: str, name: str = "playbook.yaml") -> Path:

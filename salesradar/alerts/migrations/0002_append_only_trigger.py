@@ -6,6 +6,8 @@ ORM, so the database says no. Deleting an alert (or its rule) still removes its 
 
 from django.db import migrations
 
+from salesradar.core.migration_sql import run_sql_per_vendor
+
 SQLITE_FORWARD = [
     """CREATE TRIGGER alerts_alertevent_append_only
     BEFORE UPDATE ON alerts_alertevent FOR EACH ROW
@@ -29,20 +31,12 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("alerts", "0001_initial")]
 
     operations = [
-        migrations.RunPython(
-            _run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
-            _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
+        run_sql_per_vendor(
+            {"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD},
+            {"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD},
         )
     ]

@@ -6,6 +6,8 @@ ORM enforces both too, but bulk loads and raw SQL bypass the ORM, so the databas
 
 from django.db import migrations
 
+from salesradar.core.migration_sql import run_sql_per_vendor
+
 SQLITE_FORWARD = [
     """CREATE TRIGGER pipeline_opportunity_stage_process_insert
     BEFORE INSERT ON pipeline_opportunity FOR EACH ROW
@@ -53,20 +55,12 @@ POSTGRES_BACKWARD = [
 ]
 
 
-def _run(statements_by_vendor):
-    def run(apps, schema_editor):
-        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(statement)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("pipeline", "0001_initial")]
 
     operations = [
-        migrations.RunPython(
-            _run({"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD}),
-            _run({"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD}),
+        run_sql_per_vendor(
+            {"sqlite": SQLITE_FORWARD, "postgresql": POSTGRES_FORWARD},
+            {"sqlite": SQLITE_BACKWARD, "postgresql": POSTGRES_BACKWARD},
         )
     ]

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from salesradar.demo.services import build_demo
+from salesradar.demo.generator import DemoResult
+from salesradar.demo.services import COUNT_OPTIONS, build_demo, count_overrides
 
 
 def peak_rss_mib() -> float:
@@ -36,7 +37,7 @@ class Command(BaseCommand):
         for parser_ in (demo, evaluation):
             parser_.add_argument("--size", choices=["small", "medium", "large"], default="medium")
             parser_.add_argument("--seed", type=int, default=42)
-            for name in ("teams", "reps", "customers", "opportunities", "activities"):
+            for name in COUNT_OPTIONS:
                 parser_.add_argument(f"--{name}", type=int)
         evaluation.add_argument("--at", help="ISO date to evaluate at (default: now)")
         notify = actions.add_parser(
@@ -72,20 +73,8 @@ class Command(BaseCommand):
                 "throw-away one."
             )
         call_command("flush", interactive=False, verbosity=0)
-        overrides = {
-            name: options[name]
-            for name in ("teams", "reps", "customers", "opportunities", "activities")
-            if options.get(name) is not None
-        }
         started = time.monotonic()
-        result = build_demo(
-            seed=options["seed"],
-            size=options["size"],
-            overrides=overrides,
-            today=timezone.localdate(),
-            truth_path=None,
-            progress=lambda message: self.stderr.write(f"  {message}"),
-        )
+        result = self.build(options)
         elapsed = time.monotonic() - started
         report = {
             "benchmark": "demo",
@@ -99,6 +88,16 @@ class Command(BaseCommand):
         }
         self.stdout.write(json.dumps(report, indent=1))
 
+    def build(self, options: dict[str, Any]) -> DemoResult:
+        return build_demo(
+            seed=options["seed"],
+            size=options["size"],
+            overrides=count_overrides(options),
+            today=timezone.localdate(),
+            truth_path=None,
+            progress=lambda message: self.stderr.write(f"  {message}"),
+        )
+
     def bench_evaluate(self, options: dict[str, Any]) -> None:
         from salesradar.activities.models import Activity
         from salesradar.alerts.management.commands.evaluate import parse_at
@@ -109,20 +108,8 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         if not demo_present():
-            overrides = {
-                name: options[name]
-                for name in ("teams", "reps", "customers", "opportunities", "activities")
-                if options.get(name) is not None
-            }
             self.stderr.write("Building the data set first (not timed) ...")
-            build_demo(
-                seed=options["seed"],
-                size=options["size"],
-                overrides=overrides,
-                today=timezone.localdate(),
-                truth_path=None,
-                progress=lambda message: self.stderr.write(f"  {message}"),
-            )
+            self.build(options)
         ensure_default_rules()
         at = parse_at(options.get("at"))
         with transaction.atomic():

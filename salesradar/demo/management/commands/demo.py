@@ -10,7 +10,13 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from salesradar.core import env
-from salesradar.demo.services import build_demo, demo_present, ensure_demo_admin
+from salesradar.demo.services import (
+    COUNT_OPTIONS,
+    build_demo,
+    count_overrides,
+    demo_present,
+    ensure_demo_admin,
+)
 
 
 class Command(BaseCommand):
@@ -27,7 +33,7 @@ class Command(BaseCommand):
             default="medium",
             help="preset size (default medium: 3 teams, ~20 reps, ~2,000 customers)",
         )
-        for name in ("teams", "reps", "customers", "opportunities", "activities"):
+        for name in COUNT_OPTIONS:
             parser.add_argument(f"--{name}", type=int, help=f"override the preset's {name}")
         parser.add_argument(
             "--today",
@@ -42,11 +48,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         truth_path = env.data_dir() / "ground_truth.json"
-        overrides = {
-            name: options[name]
-            for name in ("teams", "reps", "customers", "opportunities", "activities")
-            if options[name] is not None
-        }
+        overrides = count_overrides(options)
         if demo_present() and not options["rebuild"]:
             self.stdout.write(f"Reusing the demo already in the database ({truth_path}).")
         else:
