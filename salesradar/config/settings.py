@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "salesradar.web",
     "salesradar.demo",
     "salesradar.metrics",
+    "salesradar.imports",
+    "salesradar.api",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,6 @@ admin.site.index_title = _("Data and settings")
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", include("salesradar.api.urls")),
     path("", include("salesradar.web.urls")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from salesradar.web import views
 
@@ -6,4 +6,5 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("", include("salesradar.web.records.urls")),
 ]
