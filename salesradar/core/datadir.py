@@ -6,10 +6,16 @@ import sqlite3
 from pathlib import Path
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-SALESRADAR_APPS = frozenset(
-    {"accounts", "crm", "pipeline", "activities", "alerts", "notify", "metrics", "demo", "web"}
-)
-OWN_APPS = SALESRADAR_APPS | {"admin", "auth", "contenttypes", "sessions"}
+
+
+def own_app_labels() -> frozenset[str]:
+    """Every app this installation migrates: ours, Django's and the third-party ones we ship."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:
+        django.setup()
+    return frozenset(config.label for config in apps.get_app_configs())
 
 
 class ForeignDatabaseError(RuntimeError):
@@ -58,7 +64,7 @@ def check_sqlite_file(path: Path) -> None:
             f"{path} is a damaged SQLite database ({error}). {advice}"
         ) from None
     # A first migration interrupted half way leaves only some of our apps: still ours.
-    if applied - OWN_APPS:
+    if applied - own_app_labels():
         raise ForeignDatabaseError(f"{path} belongs to another Django project. {advice}")
 
 
