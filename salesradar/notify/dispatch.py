@@ -110,7 +110,14 @@ def take_token(destination: str, limits: tuple[Any, ...], now: dt.datetime) -> f
 
 
 def message_for(delivery: Delivery) -> Message:
+    """Rebuild the channel-neutral message, with the mentions of the delivery's platform."""
     payload = delivery.payload
+    mentions = (payload.get("mentions") or {}).get(delivery.channel.kind)
+    if mentions is not None:
+        user_ids = tuple(mentions.get("user_ids", []))
+        mobiles = tuple(mentions.get("mobiles", []))
+    else:  # rows planned before per-platform mentions
+        user_ids, mobiles = (), tuple(payload.get("mention_mobiles", []))
     return Message(
         idempotency_id=str(delivery.idempotency_id),
         language=payload.get("language", "zh-hans"),
@@ -119,7 +126,8 @@ def message_for(delivery: Delivery) -> Message:
         markdown=payload.get("markdown", ""),
         html=payload.get("html", ""),
         items=tuple(DigestItem(**item) for item in payload.get("items", [])),
-        mention_mobiles=tuple(payload.get("mention_mobiles", [])),
+        mention_mobiles=mobiles,
+        mention_user_ids=user_ids,
         recipient_email=payload.get("recipient_email", ""),
         recipient_name=payload.get("recipient_name", ""),
     )

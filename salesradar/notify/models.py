@@ -6,6 +6,7 @@ import uuid
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -64,8 +65,22 @@ class Channel(models.Model):
             raise ValidationError({target: f"{error.field}: {error.message}"}) from None
 
 
+# Identities the IM providers mention people by; checked when a preference is saved.
+MOBILE = RegexValidator(
+    r"^\+?[0-9]{6,15}$",
+    _("A mobile number is 6 to 15 digits, optionally after a +, without spaces or dashes."),
+)
+IM_USER_ID = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$",
+    _(
+        "An IM user id is 1 to 64 letters, digits or the characters _ . @ - and starts with a "
+        "letter or digit."
+    ),
+)
+
+
 class Preference(models.Model):
-    """How one person wants to hear about alerts."""
+    """How one person wants to hear about alerts, and who they are on the IM platforms."""
 
     user = models.OneToOneField(
         "accounts.User",
@@ -81,6 +96,24 @@ class Preference(models.Model):
     danger_breaks_quiet = models.BooleanField(_("danger alerts break quiet hours"), default=True)
     muted_rules = models.ManyToManyField(
         "alerts.Rule", verbose_name=_("muted rules"), blank=True, related_name="+"
+    )
+    daily_briefing = models.BooleanField(_("morning briefing"), default=True)
+    weekly_summary = models.BooleanField(_("weekly team summary"), default=True)
+    mobile = models.CharField(
+        _("mobile for @-mentions"),
+        max_length=16,
+        blank=True,
+        validators=[MOBILE],
+        help_text=_("Used by DingTalk and WeCom when no user id is given; else the profile's."),
+    )
+    wecom_user_id = models.CharField(
+        _("WeCom user id"), max_length=64, blank=True, validators=[IM_USER_ID]
+    )
+    dingtalk_user_id = models.CharField(
+        _("DingTalk user id"), max_length=64, blank=True, validators=[IM_USER_ID]
+    )
+    feishu_user_id = models.CharField(
+        _("Feishu user id or open_id"), max_length=64, blank=True, validators=[IM_USER_ID]
     )
 
     owner_path: ClassVar[str] = "user"
@@ -178,10 +211,28 @@ class RateBucket(models.Model):
         return self.destination
 
 
+class BatchState(models.TextChoices):
+    EVALUATING = "evaluating", _("Evaluation running on the workers")
+    PLANNED = "planned", _("Planned")
+
+
 class NotificationBatch(models.Model):
-    """Marks an evaluation whose alert events have been turned into deliveries."""
+    """The notifications of one evaluation moment: planned once, after the evaluation ended.
+
+    A pass fanned out over Celery workers opens its batch ``evaluating`` with the number of
+    chunks; each chunk signs off in ``chunks_done`` (by key, so a redelivered task counts
+    once) and the last one triggers the finishing task, which plans the batch. Until then
+    the periodic planner leaves the moment alone, so it never announces half a pass.
+    """
 
     evaluation_at = AwareDateTimeField(_("evaluation time"), unique=True)
+    state = models.CharField(
+        _("state"), max_length=12, choices=BatchState.choices, default=BatchState.PLANNED
+    )
+    chunks = models.PositiveIntegerField(_("evaluation chunks"), default=0)
+    chunks_done = models.JSONField(_("evaluation chunks done"), default=list, blank=True)
+    rule_errors = models.JSONField(_("rule errors in this pass"), default=dict, blank=True)
+    opened_at = AwareDateTimeField(_("opened at"), default=timezone.now)
     planned_at = AwareDateTimeField(_("planned at"), default=timezone.now)
     deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
 
@@ -193,11 +244,111 @@ class NotificationBatch(models.Model):
         return self.evaluation_at.isoformat()
 
 
+class AlertRecipient(models.Model):
+    """Someone (a person or a team channel) told about one episode of an alert.
+
+    Reminders and the "resolved" notice go to exactly these, not to whoever the routing
+    would pick on the day: an owner change or an escalation in between adds or drops nobody.
+    An episode is named by the alert's ``started_at``.
+    """
+
+    alert = models.ForeignKey(
+        "alerts.Alert", verbose_name=_("alert"), on_delete=models.CASCADE, related_name="+"
+    )
+    episode = AwareDateTimeField(_("episode started at"))
+    user = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    channel = models.ForeignKey(
+        Channel,
+        verbose_name=_("team channel"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    first_told_at = AwareDateTimeField(_("first told at"))
+
+    class Meta:
+        verbose_name = _("alert recipient")
+        verbose_name_plural = _("alert recipients")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "episode", "user"],
+                condition=models.Q(user__isnull=False),
+                name="alert_recipient_person_once",
+            ),
+            models.UniqueConstraint(
+                fields=["alert", "episode", "channel"],
+                condition=models.Q(channel__isnull=False),
+                name="alert_recipient_channel_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=True) ^ models.Q(channel__isnull=True),
+                name="alert_recipient_person_or_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.user_id or self.channel_id}"
+
+
+class DigestKind(models.TextChoices):
+    DAILY_BRIEFING = "daily_briefing", _("Morning briefing")
+    WEEKLY_SUMMARY = "weekly_summary", _("Weekly team summary")
+
+
+class PeriodicDigest(models.Model):
+    """A briefing or summary sent for one period, so running the job twice sends once."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=DigestKind.choices)
+    period_start = models.DateField(_("period start"))
+    recipient = models.ForeignKey(
+        "accounts.User", verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=0)
+    created_at = AwareDateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("periodic digest")
+        verbose_name_plural = _("periodic digests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "period_start", "recipient"],
+                condition=models.Q(team__isnull=True),
+                name="periodic_digest_once_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "period_start", "recipient", "team"],
+                condition=models.Q(team__isnull=False),
+                name="periodic_digest_once_per_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.period_start} {self.recipient_id}"
+
+
 __all__: list[Any] = [
+    "AlertRecipient",
     "Channel",
     "Delivery",
     "InboxMessage",
     "NotificationBatch",
+    "PeriodicDigest",
     "Preference",
     "RateBucket",
 ]

@@ -6,6 +6,10 @@ routes each to its recipients (owner, manager, the team's manager chain, named u
 channels; one level further up per escalation), groups them into one digest per recipient
 and channel, and writes ``Delivery`` rows plus a ``NotificationBatch`` marker in one
 transaction, so a crash plans the batch again rather than losing or doubling it.
+
+Who was told about an alert's episode is kept (``AlertRecipient``): reminders and the
+"resolved" notice go to exactly those people and team channels. Silenced alerts are not
+announced; announced ones get ``last_notified_at``, which the engine's reminders count from.
 """
 
 from __future__ import annotations
@@ -18,14 +22,21 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import Team, User
 from salesradar.alerts.choices import EventKind
-from salesradar.alerts.models import Alert, AlertEvent
+from salesradar.alerts.models import Alert, AlertEvent, Silence
 from salesradar.core import env
-from salesradar.notify.models import Channel, Delivery, NotificationBatch, Preference
+from salesradar.notify.models import (
+    AlertRecipient,
+    BatchState,
+    Channel,
+    Delivery,
+    NotificationBatch,
+    Preference,
+)
 
 NOTIFIED_KINDS = (
     EventKind.FIRING,
@@ -34,7 +45,12 @@ NOTIFIED_KINDS = (
     EventKind.REMINDED,
     EventKind.RESOLVED,
 )
+TOLD_AGAIN_KINDS = (EventKind.REMINDED, EventKind.RESOLVED)  # go to whoever was told
+ANNOUNCING_KINDS = (EventKind.FIRING, EventKind.SEVERITY_CHANGED, EventKind.ESCALATED)
 SEVERITY_ORDER = {"danger": 0, "warning": 1, "": 2}
+ABANDONED_PASS = dt.timedelta(hours=1)
+"""A pass on the workers that has not finished after this long is planned as it stands."""
+MENTION_KINDS = ("wecom", "dingtalk", "feishu")
 ENTITY_ADMIN = {
     "opportunity": "pipeline/opportunity",
     "customer": "crm/customer",
@@ -164,7 +180,10 @@ def severity_label(severity: str, transition: str) -> str:
 
 
 def render_payload(
-    items: list[dict[str, str]], language: str, recipient: User | None
+    items: list[dict[str, str]],
+    language: str,
+    recipient: User | None,
+    mentions: dict[str, dict[str, list[str]]] | None = None,
 ) -> dict[str, object]:
     """Build the channel-neutral message: subject, text, markdown and html."""
     with translation.override(language):
@@ -202,7 +221,39 @@ def render_payload(
             "recipient_email": recipient.email if recipient else "",
             "recipient_name": str(recipient) if recipient else "",
             "mention_mobiles": [recipient.phone] if recipient and recipient.phone else [],
+            "mentions": mentions or {},
         }
+
+
+def mentions_for(
+    people: Iterable[User], preferences: dict[int, Preference]
+) -> dict[str, dict[str, list[str]]]:
+    """Return who to @-mention on each IM platform: by user id, else by mobile number.
+
+    WeCom and DingTalk mention by their own user id, or by mobile for people without one;
+    Feishu only by its user id (or open_id).
+    """
+    found: dict[str, dict[str, list[str]]] = {
+        kind: {"user_ids": [], "mobiles": []} for kind in MENTION_KINDS
+    }
+    for person in sorted(people, key=lambda user: user.pk):
+        preference = preferences.get(person.pk)
+        mobile = (preference.mobile if preference else "") or person.phone
+        ids = {
+            "wecom": preference.wecom_user_id if preference else "",
+            "dingtalk": preference.dingtalk_user_id if preference else "",
+            "feishu": preference.feishu_user_id if preference else "",
+        }
+        for kind, user_id in ids.items():
+            if user_id:
+                found[kind]["user_ids"].append(user_id)
+            elif mobile and kind != "feishu":
+                found[kind]["mobiles"].append(mobile)
+    return {
+        kind: {key: values for key, values in by.items() if values}
+        for kind, by in found.items()
+        if any(by.values())
+    }
 
 
 def escape(value: str) -> str:
@@ -212,11 +263,17 @@ def escape(value: str) -> str:
 
 
 def pending_evaluations(until: dt.datetime) -> list[dt.datetime]:
-    """Evaluation moments with notifiable events and no batch yet, oldest first."""
-    planned = NotificationBatch.objects.values("evaluation_at")
+    """Evaluation moments with notifiable events and no batch yet, oldest first.
+
+    A moment whose pass is still running on the workers waits for its finishing task,
+    unless the pass looks abandoned (a lost task): then it is planned as it stands.
+    """
+    settled = NotificationBatch.objects.filter(
+        Q(state=BatchState.PLANNED) | Q(opened_at__gt=until - ABANDONED_PASS)
+    ).values("evaluation_at")
     moments = (
         AlertEvent.objects.filter(kind__in=NOTIFIED_KINDS, at__lte=until)
-        .exclude(at__in=planned)
+        .exclude(at__in=settled)
         .values_list("at", flat=True)
         .distinct()
         .order_by("at")
@@ -229,9 +286,23 @@ def plan_notifications(*, until: dt.datetime) -> int:
     return sum(plan_evaluation(moment) for moment in pending_evaluations(until))
 
 
+@dataclass
+class Plan:
+    """Digests of one evaluation being assembled: pairs per person and per team channel."""
+
+    per_user: dict[int, list[tuple[AlertEvent, Alert]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    per_channel: dict[int, list[tuple[AlertEvent, Alert]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+
 @transaction.atomic
 def plan_evaluation(at: dt.datetime) -> int:
-    if NotificationBatch.objects.filter(evaluation_at=at).exists():
+    """Turn the notifiable events of the evaluation at ``at`` into deliveries, once."""
+    batch = NotificationBatch.objects.select_for_update().filter(evaluation_at=at).first()
+    if batch is not None and batch.state == BatchState.PLANNED:
         return 0
     events = list(
         AlertEvent.objects.filter(at=at, kind__in=NOTIFIED_KINDS)
@@ -245,35 +316,114 @@ def plan_evaluation(at: dt.datetime) -> int:
         "pk", "team_id"
     ):
         team_channels[team_id].append(channel_id)
-    per_user: dict[int, list[tuple[AlertEvent, Alert]]] = defaultdict(list)
-    per_channel: dict[int, list[tuple[AlertEvent, Alert]]] = defaultdict(list)
+    told = told_about({event.alert for event in events if event.kind in TOLD_AGAIN_KINDS})
+    silences = list(Silence.objects.active(at))
+    plan = Plan()
     for event in events:
         alert = event.alert
-        if alert.inhibited_by_id is not None:
+        if alert.inhibited_by_id is not None or silenced(alert, silences, teams):
             continue
         if event.kind == EventKind.SEVERITY_CHANGED and event.to_severity != "danger":
             continue  # a fall in severity is recorded, not announced
-        target = route(alert, event, teams, users_by_name, team_channels)
+        if event.kind in TOLD_AGAIN_KINDS:
+            target = told.get((alert.pk, alert.started_at), Route())
+        else:
+            target = route(alert, event, teams, users_by_name, team_channels)
         for user_id in target.users:
-            per_user[user_id].append((event, alert))
+            plan.per_user[user_id].append((event, alert))
         for channel_id in target.channels:
-            per_channel[channel_id].append((event, alert))
-    deliveries = build_user_deliveries(per_user, at) + build_channel_deliveries(per_channel, at)
+            plan.per_channel[channel_id].append((event, alert))
+    deliveries = build_user_deliveries(plan.per_user, at) + build_channel_deliveries(
+        plan.per_channel, at
+    )
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
-    NotificationBatch.objects.create(evaluation_at=at, deliveries=len(deliveries))
+    remember_recipients(deliveries, {event.pk: event for event in events}, at)
+    if batch is None:
+        NotificationBatch.objects.create(evaluation_at=at, deliveries=len(deliveries), opened_at=at)
+    else:
+        batch.state, batch.deliveries = BatchState.PLANNED, len(deliveries)
+        batch.planned_at = timezone.now()
+        batch.save(update_fields=["state", "deliveries", "planned_at"])
     return len(deliveries)
+
+
+def silenced(alert: Alert, silences: Sequence[Silence], teams: dict[int, Team]) -> bool:
+    """Return whether one of the silences in force matches ``alert`` (team: its subtree)."""
+    for silence in silences:
+        if silence.rule_id is not None and silence.rule_id != alert.rule_id:
+            continue
+        if silence.entity_type is not None and (
+            silence.entity_type != alert.entity_type or silence.entity_id != alert.entity_id
+        ):
+            continue
+        if silence.team_id is not None:
+            team = teams.get(alert.team_id) if alert.team_id else None
+            cover = teams.get(silence.team_id)
+            if team is None or cover is None or not team.path.startswith(cover.path):
+                continue
+        return True
+    return False
+
+
+def told_about(alerts: Iterable[Alert]) -> dict[tuple[int, dt.datetime], Route]:
+    """Return who was told about each alert's current episode, keyed by (alert, episode)."""
+    wanted = {alert.pk: alert.started_at for alert in alerts}
+    found: dict[tuple[int, dt.datetime], Route] = defaultdict(Route)
+    ids = list(wanted)
+    for start in range(0, len(ids), 2000):
+        rows = AlertRecipient.objects.filter(alert_id__in=ids[start : start + 2000]).values_list(
+            "alert_id", "episode", "user_id", "channel_id"
+        )
+        for alert_id, episode, user_id, channel_id in rows:
+            if wanted[alert_id] != episode:
+                continue
+            target = found[(alert_id, episode)]
+            if user_id is not None:
+                target.users.add(user_id)
+            if channel_id is not None:
+                target.channels.add(channel_id)
+    return found
+
+
+def remember_recipients(
+    deliveries: Sequence[Delivery], events: dict[int, AlertEvent], at: dt.datetime
+) -> None:
+    """Record who was told about which episode, and when each alert was last announced."""
+    told: dict[tuple[int, dt.datetime, int | None, int | None], None] = {}
+    announced: set[int] = set()
+    for delivery in deliveries:
+        for event_id in delivery.alert_events:
+            event = events[event_id]
+            alert = event.alert
+            if event.kind == EventKind.RESOLVED:
+                continue
+            announced.add(alert.pk)
+            channel_id = None if delivery.recipient_id else delivery.channel_id
+            told[(alert.pk, alert.started_at, delivery.recipient_id, channel_id)] = None
+    AlertRecipient.objects.bulk_create(
+        (
+            AlertRecipient(
+                alert_id=alert_id,
+                episode=episode,
+                user_id=user_id,
+                channel_id=channel_id,
+                first_told_at=at,
+            )
+            for alert_id, episode, user_id, channel_id in told
+        ),
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    ids = sorted(announced)
+    for start in range(0, len(ids), 2000):
+        Alert.objects.filter(pk__in=ids[start : start + 2000]).update(last_notified_at=at)
 
 
 def build_user_deliveries(
     per_user: dict[int, list[tuple[AlertEvent, Alert]]], at: dt.datetime
 ) -> list[Delivery]:
     users = User.objects.in_bulk(list(per_user))
-    preferences = {
-        preference.user_id: preference
-        for preference in Preference.objects.filter(user_id__in=list(per_user)).prefetch_related(
-            "channels", "muted_rules"
-        )
-    }
+    preferences = preferences_of(list(per_user))
     inbox = default_inbox()
     deliveries = []
     for user_id, pairs in per_user.items():
@@ -288,42 +438,86 @@ def build_user_deliveries(
             continue
         language = user.language or "zh-hans"
         items = render_items(pairs, language)
-        payload = render_payload(items, language, user)
-        channels = list(preference.channels.filter(enabled=True)) if preference else []
-        if inbox not in channels:
-            channels.insert(0, inbox)  # the inbox always keeps a copy
-        quiet_end = in_quiet_hours(preference, user, at)
+        payload = render_payload(items, language, user, mentions_for([user], preferences))
         has_danger = any(item["severity"] == "danger" for item in items)
-        breaks = preference is not None and preference.danger_breaks_quiet and has_danger
-        for channel in channels:
-            held = quiet_end is not None and not breaks and channel.kind != "inapp"
-            deliveries.append(
-                Delivery(
-                    channel=channel,
-                    recipient=user,
-                    evaluation_at=at,
-                    alert_events=[event.pk for event, _alert in pairs],
-                    payload=payload,
-                    next_attempt_at=quiet_end if held and quiet_end else at,
-                )
+        deliveries += personal_deliveries(
+            user,
+            preference,
+            inbox,
+            payload,
+            at,
+            alert_events=[event.pk for event, _alert in pairs],
+            urgent=has_danger,
+        )
+    return deliveries
+
+
+def preferences_of(user_ids: Sequence[int]) -> dict[int, Preference]:
+    return {
+        preference.user_id: preference
+        for preference in Preference.objects.filter(user_id__in=list(user_ids)).prefetch_related(
+            "channels", "muted_rules"
+        )
+    }
+
+
+def personal_deliveries(
+    user: User,
+    preference: Preference | None,
+    inbox: Channel,
+    payload: dict[str, object],
+    at: dt.datetime,
+    *,
+    alert_events: list[int],
+    urgent: bool,
+) -> list[Delivery]:
+    """One delivery per channel the person chose, plus the inbox copy; held in quiet hours.
+
+    An urgent (danger) message breaks through quiet hours when the person allows it; the
+    inbox is never held, since it disturbs nobody.
+    """
+    channels = (
+        [channel for channel in preference.channels.all() if channel.enabled] if preference else []
+    )
+    if inbox not in channels:
+        channels.insert(0, inbox)  # the inbox always keeps a copy
+    quiet_end = in_quiet_hours(preference, user, at)
+    breaks = preference is not None and preference.danger_breaks_quiet and urgent
+    deliveries = []
+    for channel in channels:
+        held = quiet_end is not None and not breaks and channel.kind != "inapp"
+        deliveries.append(
+            Delivery(
+                channel=channel,
+                recipient=user,
+                evaluation_at=at,
+                alert_events=alert_events,
+                payload=payload,
+                next_attempt_at=quiet_end if held and quiet_end else at,
             )
+        )
     return deliveries
 
 
 def build_channel_deliveries(
     per_channel: dict[int, list[tuple[AlertEvent, Alert]]], at: dt.datetime
 ) -> list[Delivery]:
+    """One digest per team channel, mentioning the owners of its alerts."""
     channels = Channel.objects.in_bulk(list(per_channel))
+    owner_ids = {alert.owner_id for pairs in per_channel.values() for _e, alert in pairs}
+    owners = User.objects.in_bulk([pk for pk in owner_ids if pk is not None])
+    preferences = preferences_of(list(owners))
     language = env.get("LANGUAGE_CODE", "zh-hans")
     deliveries = []
     for channel_id, pairs in per_channel.items():
         items = render_items(pairs, language)
+        people = {owners[alert.owner_id] for _e, alert in pairs if alert.owner_id in owners}
         deliveries.append(
             Delivery(
                 channel=channels[channel_id],
                 evaluation_at=at,
                 alert_events=[event.pk for event, _alert in pairs],
-                payload=render_payload(items, language, None),
+                payload=render_payload(items, language, None, mentions_for(people, preferences)),
                 next_attempt_at=at,
             )
         )

@@ -173,20 +173,78 @@ def test_quiet_hours_hold_warnings_but_danger_breaks_through(org):
 
 def test_resolved_and_falling_severity_events_are_announced_only_when_meaningful(org):
     rule = make_rule(to=["owner"])
-    event = fire(rule, org, 1, kind=EventKind.RESOLVED)
+    fire(rule, org, 1, severity="danger")
+    plan_notifications(until=T0)
+    later = T0 + dt.timedelta(hours=1)
+    event = fire(rule, org, 1, kind=EventKind.RESOLVED, at=later)
     AlertEvent.objects.create(
         alert=event.alert,
-        at=T0,
+        at=later,
         kind=EventKind.SEVERITY_CHANGED,
         from_severity="danger",
         to_severity="warning",
     )
 
-    plan_notifications(until=T0)
+    plan_notifications(until=later)
 
-    (delivery,) = deliveries_to(org["rep"])
+    (delivery,) = Delivery.objects.filter(recipient=org["rep"], evaluation_at=later)
     assert [item["transition"] for item in delivery.payload["items"]] == ["resolved"]
     assert delivery.payload["items"][0]["severity_label"] == "Resolved"
+
+
+def test_an_alert_nobody_was_told_about_resolves_without_a_notice(org):
+    fire(make_rule(to=["owner"]), org, 1, kind=EventKind.RESOLVED)
+
+    assert plan_notifications(until=T0) == 0
+
+
+def test_the_resolved_notice_goes_to_whoever_was_told_even_after_an_owner_change(org):
+    rule = make_rule(to=["owner", "manager"])
+    alert = fire(rule, org, 1).alert
+    plan_notifications(until=T0)
+    newcomer = UserFactory(username="newcomer", team=org["east"])
+    Alert.objects.filter(pk=alert.pk).update(owner=newcomer)  # the deal changed hands
+    later = T0 + dt.timedelta(hours=2)
+
+    fire(rule, org, 1, kind=EventKind.RESOLVED, at=later)
+    plan_notifications(until=later)
+
+    told = set(Delivery.objects.filter(evaluation_at=later).values_list("recipient", flat=True))
+    assert told == {org["rep"].pk, org["manager"].pk}
+
+
+def test_reminders_go_to_whoever_was_told_through_escalation_and_no_one_else(org):
+    rule = make_rule(to=["owner"])
+    alert = fire(rule, org, 1).alert
+    plan_notifications(until=T0)
+    escalated_at = T0 + dt.timedelta(hours=4)
+    Alert.objects.filter(pk=alert.pk).update(escalation_level=1)
+    fire(rule, org, 1, kind=EventKind.ESCALATED, at=escalated_at)
+    plan_notifications(until=escalated_at)
+    successor = UserFactory(username="successor", role=Role.MANAGER, team=org["east"])
+    org["east"].manager = successor  # the team got a new manager meanwhile
+    org["east"].save()
+    reminded_at = T0 + dt.timedelta(days=1)
+
+    fire(rule, org, 1, kind=EventKind.REMINDED, at=reminded_at)
+    plan_notifications(until=reminded_at)
+
+    told = Delivery.objects.filter(evaluation_at=reminded_at).values_list("recipient", flat=True)
+    assert set(told) == {org["rep"].pk, org["manager"].pk, org["director"].pk}
+    alert.refresh_from_db()
+    assert alert.last_notified_at == reminded_at  # the next reminder counts from here
+
+
+def test_silenced_alerts_are_not_announced(org):
+    from salesradar.alerts.models import Silence
+
+    rule = make_rule(to=["owner"])
+    Silence.objects.create(
+        team=org["root"], starts_at=T0 - dt.timedelta(hours=1), ends_at=T0 + dt.timedelta(hours=1)
+    )
+    fire(rule, org, 1)
+
+    assert plan_notifications(until=T0) == 0
 
 
 # --------------------------------------------------------------------------- dispatcher
