@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.notify.factories import org  # noqa: F401  (fixture)
 from tests.notify.servers import (  # noqa: F401  (fixtures)
     dingtalk_server,
     feishu_server,

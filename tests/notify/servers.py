@@ -150,20 +150,30 @@ def _json_body(request: Recorded) -> dict[str, Any]:
 
 
 class WeComServer(ProviderServer):
-    """``POST /cgi-bin/webhook/send?key=KEY`` with a markdown message; errors in ``errcode``."""
+    """``POST /cgi-bin/webhook/send?key=KEY`` with a markdown or text message; errors in
+    ``errcode``. Text messages may carry ``mentioned_list`` and ``mentioned_mobile_list``."""
 
     def check(self, request: Recorded) -> Reply:
         if request.path != "/cgi-bin/webhook/send" or request.query.get("key") != WECOM_KEY:
             request.problems.append("invalid webhook url")
             return Reply.json({"errcode": 93000, "errmsg": "invalid webhook url"})
         document = _json_body(request)
-        content = document.get("markdown", {}).get("content")
-        if document.get("msgtype") != "markdown":
-            request.problems.append("msgtype is not markdown")
+        kind = document.get("msgtype")
+        limit = {"markdown": 4096, "text": 2048}.get(str(kind))
+        if limit is None:
+            request.problems.append("msgtype is neither markdown nor text")
+            limit = 0
+        body = document.get(str(kind), {})
+        content = body.get("content")
         if not isinstance(content, str) or not content:
-            request.problems.append("markdown.content is empty")
-        elif len(content.encode("utf-8")) > 4096:
-            request.problems.append("markdown.content exceeds 4096 bytes")
+            request.problems.append(f"{kind}.content is empty")
+        elif len(content.encode("utf-8")) > limit:
+            request.problems.append(f"{kind}.content exceeds {limit} bytes")
+        for key in ("mentioned_list", "mentioned_mobile_list"):
+            if key in body and (
+                kind != "text" or not all(isinstance(item, str) for item in body[key])
+            ):
+                request.problems.append(f"{key} is only a list of strings in a text message")
         if request.problems:
             return Reply.json({"errcode": 40008, "errmsg": "invalid message type"})
         return Reply.json({"errcode": 0, "errmsg": "ok"})
@@ -210,9 +220,9 @@ class DingTalkServer(ProviderServer):
                 request.problems.append(f"markdown.{key} is empty")
         if not isinstance(at.get("isAtAll"), bool):
             request.problems.append("at.isAtAll is not a boolean")
-        for mobile in at.get("atMobiles", []):
-            if f"@{mobile}" not in markdown.get("text", ""):
-                request.problems.append(f"@{mobile} is not in the text")
+        for who in [*at.get("atMobiles", []), *at.get("atUserIds", [])]:
+            if f"@{who}" not in markdown.get("text", ""):
+                request.problems.append(f"@{who} is not in the text")
         if request.problems:
             return Reply.json({"errcode": 400105, "errmsg": "不支持的消息类型"})
         return Reply.json({"errcode": 0, "errmsg": "ok"})

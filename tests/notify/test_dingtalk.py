@@ -28,8 +28,13 @@ def test_signed_markdown_digest_mentioning_by_mobile_is_accepted(
     document = request.json
     assert document["markdown"]["title"] == "销售预警：2 条新告警"
     assert "**警告** 阶段停留过久" in document["markdown"]["text"]
-    assert document["at"] == {"atMobiles": ["13800138000"], "isAtAll": False}
+    assert document["at"] == {
+        "atMobiles": ["13800138000"],
+        "atUserIds": ["zhangsan"],
+        "isAtAll": False,
+    }
     assert "@13800138000" in document["markdown"]["text"]
+    assert "@zhangsan" in document["markdown"]["text"]
 
 
 def test_robot_secured_by_keyword_needs_no_signature(dingtalk_server: DingTalkServer) -> None:

@@ -15,7 +15,9 @@ def config(server: ProviderServer, key: str = WECOM_KEY) -> dict[str, str]:
 
 
 def test_markdown_digest_with_mention_is_accepted(wecom_server: ProviderServer) -> None:
-    result = WeComChannel().send(build_digest(), config(wecom_server), "")
+    message = build_digest(mention_mobiles=())
+
+    result = WeComChannel().send(message, config(wecom_server), "")
 
     assert result.ok and result.status == 200
     [request] = wecom_server.requests
@@ -23,13 +25,29 @@ def test_markdown_digest_with_mention_is_accepted(wecom_server: ProviderServer) 
     content = request.json["markdown"]["content"]
     assert "**严重** 报价超时未回复" in content
     assert "<@zhangsan>" in content
-    assert "13800138000" not in content  # markdown cannot mention by mobile
+
+
+def test_a_mention_by_mobile_goes_as_text_with_both_mention_lists(
+    wecom_server: ProviderServer,
+) -> None:
+    result = WeComChannel().send(build_digest(), config(wecom_server), "")
+
+    assert result.ok
+    [request] = wecom_server.requests
+    assert request.problems == []
+    assert request.json["msgtype"] == "text"  # markdown cannot mention by mobile
+    text = request.json["text"]
+    assert text["content"].startswith("严重 报价超时未回复")
+    assert (text["mentioned_list"], text["mentioned_mobile_list"]) == (
+        ["zhangsan"],
+        ["13800138000"],
+    )
 
 
 def test_long_digest_is_cut_to_4096_bytes_keeping_the_mentions(
     wecom_server: ProviderServer,
 ) -> None:
-    message = build_digest(markdown="预警" * 3000)
+    message = build_digest(markdown="预警" * 3000, mention_mobiles=())
 
     result = WeComChannel().send(message, config(wecom_server), "")
 

@@ -6,8 +6,8 @@ and ``sign`` = url-encoded base64 HMAC-SHA256 of ``"{timestamp}\\n{secret}"`` ke
 secret; DingTalk refuses timestamps more than an hour away from its clock. Robots secured by
 keyword or IP allow-list need no secret.
 
-We send ``msgtype: markdown``; a mention needs both the number in ``at.atMobiles`` and
-``@number`` in the text. DingTalk answers HTTP 200 and reports errors in ``errcode``; each
+We send ``msgtype: markdown``; a mention needs both the person in ``at.atUserIds`` (their
+DingTalk userid) or ``at.atMobiles`` (their number) and ``@userid`` or ``@number`` in the text. DingTalk answers HTTP 200 and reports errors in ``errcode``; each
 robot may send 20 messages a minute.
 """
 
@@ -91,12 +91,16 @@ class DingTalkChannel(ChannelKind):
 
 
 def payload(message: Message) -> dict[str, Any]:
-    """Return the markdown message, with ``@mobile`` in the text for every mention."""
+    """Return the markdown message, with ``@userid`` / ``@mobile`` in the text per mention."""
     text = message.markdown
-    if message.mention_mobiles:
-        text += "\n\n" + " ".join(f"@{mobile}" for mobile in message.mention_mobiles)
+    mentioned = [*message.mention_user_ids, *message.mention_mobiles]
+    if mentioned:
+        text += "\n\n" + " ".join(f"@{who}" for who in mentioned)
+    at: dict[str, Any] = {"atMobiles": list(message.mention_mobiles), "isAtAll": False}
+    if message.mention_user_ids:
+        at["atUserIds"] = list(message.mention_user_ids)
     return {
         "msgtype": "markdown",
         "markdown": {"title": message.subject, "text": text},
-        "at": {"atMobiles": list(message.mention_mobiles), "isAtAll": False},
+        "at": at,
     }

@@ -3,8 +3,9 @@
 The robot's webhook URL carries its key (``.../cgi-bin/webhook/send?key=KEY``); there is no
 signing. We send ``msgtype: markdown`` and mention people with ``<@userid>`` inside the
 content. TRICKY: markdown messages can only mention by userid; ``mentioned_mobile_list``
-exists for text messages only, so ``Message.mention_mobiles`` cannot be honoured here and is
-ignored (configure WeCom userids for recipients who must be @-mentioned).
+exists for text messages only. So a digest that must @ someone known only by mobile goes
+as ``msgtype: text`` (plain text, at most 2048 bytes) with ``mentioned_list`` and
+``mentioned_mobile_list``; configure WeCom userids to keep the markdown.
 
 WeCom answers HTTP 200 and reports errors in ``errcode``; each robot may send 20 messages a
 minute, and a markdown content may be at most 4096 bytes of UTF-8.
@@ -21,6 +22,7 @@ from salesradar.notify.channels import transport
 from salesradar.notify.channels.base import ChannelKind, Message, RateLimit, SendResult, register
 
 MAX_CONTENT_BYTES = 4096
+MAX_TEXT_BYTES = 2048
 RATE_LIMITED = 45009  # "api freq out of limit"
 SYSTEM_BUSY = -1
 RATE_LIMIT_WAIT = 60.0
@@ -43,13 +45,25 @@ class WeComChannel(ChannelKind):
     ) -> SendResult:
         if refused := transport.unusable_config(type(self), config, secret):
             return refused
-        body = transport.encode_json(
-            {"msgtype": "markdown", "markdown": {"content": content(message)}}
-        )
+        body = transport.encode_json(document(message))
         answer = transport.post(str(config["url"]), body, timeout=timeout)
         if isinstance(answer, SendResult):
             return answer
         return judge(answer)
+
+
+def document(message: Message) -> dict[str, Any]:
+    """Return the request body: markdown, or text when someone is mentioned by mobile."""
+    if message.mention_mobiles:
+        return {
+            "msgtype": "text",
+            "text": {
+                "content": transport.truncate_utf8(message.text or message.subject, MAX_TEXT_BYTES),
+                "mentioned_list": list(message.mention_user_ids),
+                "mentioned_mobile_list": list(message.mention_mobiles),
+            },
+        }
+    return {"msgtype": "markdown", "markdown": {"content": content(message)}}
 
 
 def content(message: Message) -> str:
