@@ -6,6 +6,12 @@ holds, and steps each alert through the lifecycle state machine. New alerts, cha
 and their events are written in bulk. Rules that others depend on (data health) or that
 inhibit others run first, so inhibition is decided on this pass's facts. Running the same
 evaluation twice at the same ``at`` changes nothing.
+
+The scale mode shares one pass among workers (``alerts.tasks``): each rule is cut into
+chunks (``rule_chunks``), one per top-level team subtree plus the owners outside them,
+each computed set-based for its scope (``evaluate_chunk``); a finishing step
+(``finish_split_rules``) then clears what no chunk observed and sets each rule's status,
+so the result is the single pass's.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import Team
@@ -108,12 +115,17 @@ def judge_series(
     return verdicts
 
 
-def observe_rule(rule: Rule, metric: Metric, at: dt.datetime) -> tuple[list[Finding], int]:
-    """Compute the rule's metric and judge every entity; return findings and the row count."""
+def observe_rule(
+    rule: Rule, metric: Metric, at: dt.datetime, scope: Scope | None = None
+) -> tuple[list[Finding], int]:
+    """Compute the rule's metric and judge every entity; return findings and the row count.
+
+    ``scope`` narrows the rule's own scope to one chunk of a pass shared among workers.
+    """
     where = f"rule {rule.key}"
     condition = build_condition(rule.condition, f"{where}.condition")
     for_clause = parse_for(rule.for_clause or None, f"{where}.for")
-    scope = rule_scope(rule)
+    scope = scope or rule_scope(rule)
     params = scope.params
     history = int(params.get("history", 12))
     evaluations = for_clause.m or 1
@@ -196,19 +208,8 @@ def order_rules(rules: Sequence[Rule]) -> list[Rule]:
 
 def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> EvaluationReport:
     """Evaluate ``rules`` (default: every enabled rule) at ``at`` and record the transitions."""
-    if at.tzinfo is None:
-        raise ValueError("at must be timezone-aware")
     chosen = list(Rule.objects.filter(enabled=True) if rules is None else rules)
-    latest = max(
-        (rule.last_evaluated_at for rule in chosen if rule.last_evaluated_at), default=None
-    )
-    if latest is not None and at < latest:
-        raise ValueError(
-            _(
-                "Rules were already evaluated at {latest}; evaluating at the earlier {at} would "
-                "rewrite alert history. Use backtesting to look at the past."
-            ).format(latest=latest.isoformat(), at=at.isoformat())
-        )
+    refuse_going_back(chosen, at)
     report = EvaluationReport(at=at)
     for rule in order_rules(chosen):
         report.outcomes.append(evaluate_rule(rule, at))
@@ -216,6 +217,20 @@ def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> Evaluat
         retire_disabled_rules(at)
     apply_inhibitions(chosen, at)
     return report
+
+
+def refuse_going_back(rules: Sequence[Rule], at: dt.datetime) -> None:
+    """Refuse an evaluation earlier than one already recorded: it would rewrite history."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    latest = max((rule.last_evaluated_at for rule in rules if rule.last_evaluated_at), default=None)
+    if latest is not None and at < latest:
+        raise ValueError(
+            _(
+                "Rules were already evaluated at {latest}; evaluating at the earlier {at} would "
+                "rewrite alert history. Use backtesting to look at the past."
+            ).format(latest=latest.isoformat(), at=at.isoformat())
+        )
 
 
 def retire_disabled_rules(at: dt.datetime) -> None:
@@ -249,8 +264,19 @@ def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
     return outcome
 
 
-def record_findings(rule: Rule, entity_type: str, findings: list[Finding], at: dt.datetime) -> int:
-    """Step every alert of the rule that is open or observed now, and write the changes."""
+def record_findings(
+    rule: Rule,
+    entity_type: str,
+    findings: list[Finding],
+    at: dt.datetime,
+    *,
+    observed_only: bool = False,
+) -> int:
+    """Step every alert of the rule that is open or observed now, and write the changes.
+
+    With ``observed_only`` (one chunk of a shared pass) only the alerts of the entities
+    observed are stepped; open alerts nobody observed are left to ``finish_split_rules``.
+    """
     by_fingerprint = {
         Alert.fingerprint_for(rule.key, entity_type, finding.entity_id): finding
         for finding in findings
@@ -260,12 +286,18 @@ def record_findings(rule: Rule, entity_type: str, findings: list[Finding], at: d
         for fingerprint, finding in by_fingerprint.items()
         if finding.observation.severity != "ok"
     ]
-    existing = {
-        alert.fingerprint: alert
-        for alert in Alert.objects.select_for_update()
-        .filter(rule=rule)
-        .exclude(state=AlertState.RESOLVED)
-    }
+    open_alerts = (
+        Alert.objects.select_for_update().filter(rule=rule).exclude(state=AlertState.RESOLVED)
+    )
+    if observed_only:
+        observed = sorted(by_fingerprint)
+        existing = {
+            alert.fingerprint: alert
+            for start in range(0, len(observed), CHUNK)
+            for alert in open_alerts.filter(fingerprint__in=observed[start : start + CHUNK])
+        }
+    else:
+        existing = {alert.fingerprint: alert for alert in open_alerts}
     for start in range(0, len(relevant), CHUNK):  # bounded IN lists for SQLite's limits
         for alert in Alert.objects.filter(
             fingerprint__in=relevant[start : start + CHUNK], state=AlertState.RESOLVED
@@ -388,12 +420,20 @@ def alert_labels(rule: Rule, finding: Finding) -> dict[str, Any]:
     }
 
 
-def mark_rule_error(rule: Rule, message: str, at: dt.datetime) -> int:
-    """Put the rule's open alerts in the error state, with the failure as the reason."""
+def mark_rule_error(
+    rule: Rule, message: str, at: dt.datetime, *, unobserved_only: bool = False
+) -> int:
+    """Put the rule's open alerts in the error state, with the failure as the reason.
+
+    With ``unobserved_only``, only those no chunk of this pass stepped (``at`` not reached).
+    """
     failure = Observation(severity="error", message=message)
     events: list[AlertEvent] = []
     changed = []
-    for alert in Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED):
+    open_alerts = Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
+    if unobserved_only:
+        open_alerts = open_alerts.filter(last_evaluated_at__lt=at)
+    for alert in open_alerts:
         result = step(snapshot_of(alert), failure, at=at)
         if result.snapshot is None:
             continue
@@ -406,6 +446,161 @@ def mark_rule_error(rule: Rule, message: str, at: dt.datetime) -> int:
         Alert.objects.bulk_update(changed, [*SNAPSHOT_FIELDS, "message"], batch_size=2000)
     AlertEvent.objects.bulk_create(events, batch_size=5000)
     return len(events)
+
+
+# --- One pass shared among workers ---------------------------------------------------------
+
+SPLIT_GRAINS = frozenset({"opportunity", "customer", "lead", "quote", "rep"})
+"""Grains whose every metric row has an owner and is filtered by the owner's team, so team
+subtrees plus the owners outside them cover each entity exactly once. Team and org rules
+(whose rows aggregate across teams) and invoice/contract rules (whose customer may be in
+the pool, without an owner) run whole."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A share of one rule's evaluation: a team subtree, the owners outside all, or all."""
+
+    key: str  # "team-12", "rest" or "whole"
+    team_id: int | None = None
+    owner_ids: tuple[int, ...] = ()
+
+    @property
+    def whole(self) -> bool:
+        return self.key == "whole"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "team_id": self.team_id, "owner_ids": list(self.owner_ids)}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Chunk:
+        return cls(raw["key"], raw.get("team_id"), tuple(raw.get("owner_ids") or ()))
+
+
+WHOLE = Chunk("whole")
+
+
+def top_level_teams() -> list[Team]:
+    """The teams a pass is cut by: the children of each root team (a lone root stands alone)."""
+    teams = list(Team.objects.order_by("path"))
+    roots = [team for team in teams if team.parent_id is None]
+    children = {root.pk: [team for team in teams if team.parent_id == root.pk] for root in roots}
+    return [team for root in roots for team in (children[root.pk] or [root])]
+
+
+def rule_chunks(
+    rule: Rule, top_teams: Sequence[Team], owners_outside: Sequence[int]
+) -> list[Chunk]:
+    """Cut one rule's evaluation into chunks that together observe each entity once."""
+    if rule.grain not in SPLIT_GRAINS or len(top_teams) < 2:
+        return [WHOLE]
+    try:
+        scope = rule_scope(rule)
+    except ValueError:
+        return [WHOLE]  # the whole-rule path records the scope error on the rule
+    paths = dict(Team.objects.filter(pk__in=scope.team_ids).values_list("pk", "path"))
+    chunks = [
+        Chunk(f"team-{team.pk}", team_id=team.pk)
+        for team in top_teams
+        if not scope.team_ids or chunk_team_ids(team, paths)
+    ]
+    if owners_outside:
+        chunks.append(Chunk("rest", owner_ids=tuple(owners_outside)))
+    return chunks or [WHOLE]
+
+
+def owners_outside(top_teams: Sequence[Team]) -> list[int]:
+    """People whose team lies in none of the top-level subtrees (or who have no team)."""
+    from salesradar.accounts.models import User
+
+    inside = Q(pk__in=[])
+    for team in top_teams:
+        inside |= Q(team__path__startswith=team.path)
+    return sorted(User.objects.exclude(inside).values_list("pk", flat=True))
+
+
+def chunk_team_ids(top: Team, rule_paths: dict[int, str]) -> tuple[int, ...]:
+    """The rule's teams within the subtree ``top``, or ``top`` itself when a rule team holds it."""
+    if not rule_paths:
+        return (top.pk,)
+    if any(top.path.startswith(path) for path in rule_paths.values()):
+        return (top.pk,)
+    return tuple(pk for pk, path in rule_paths.items() if path.startswith(top.path))
+
+
+def chunk_scope(rule: Rule, chunk: Chunk) -> Scope:
+    """The rule's scope narrowed to one chunk."""
+    scope = rule_scope(rule)
+    if chunk.team_id is not None:
+        top = Team.objects.get(pk=chunk.team_id)
+        paths = dict(Team.objects.filter(pk__in=scope.team_ids).values_list("pk", "path"))
+        return replace(scope, team_ids=chunk_team_ids(top, paths))
+    return replace(scope, owner_ids=chunk.owner_ids)
+
+
+def evaluate_chunk(rule: Rule, chunk: Chunk, at: dt.datetime) -> RuleOutcome:
+    """Evaluate one chunk of a rule; a whole chunk is exactly ``evaluate_rule``.
+
+    A split chunk neither sets the rule's status nor clears alerts it did not observe:
+    ``finish_split_rules`` does both once every chunk is in. A failing chunk writes nothing
+    and reports its error.
+    """
+    if chunk.whole:
+        return evaluate_rule(rule, at)
+    outcome = RuleOutcome(rule=rule.key, metric=rule.metric)
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            metric = get_metric(rule.metric)
+            findings, outcome.rows = observe_rule(rule, metric, at, chunk_scope(rule, chunk))
+            outcome.events = record_findings(
+                rule, entity_type_for(metric.grain), findings, at, observed_only=True
+            )
+    except Exception as error:  # one broken chunk must not stop the others
+        logger.exception("rule %s, chunk %s failed", rule.key, chunk.key)
+        outcome.error = f"{type(error).__name__}: {error}"
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def finish_split_rules(rules: Sequence[Rule], at: dt.datetime, errors: dict[int, str]) -> int:
+    """Close a shared pass for rules evaluated in chunks; return the events written.
+
+    Open alerts that no chunk observed are cleared, as the single pass clears an alert whose
+    entity it no longer sees; a rule with a failed chunk is put in error instead, with its
+    unobserved alerts, as the single pass does for a failing rule.
+    """
+    written = 0
+    for rule in rules:
+        with transaction.atomic():
+            Rule.objects.select_for_update().filter(pk=rule.pk).first()
+            error = errors.get(rule.pk, "")
+            if error:
+                Rule.objects.filter(pk=rule.pk).update(
+                    status="error", last_error=error, last_evaluated_at=at
+                )
+                written += mark_rule_error(rule, error, at, unobserved_only=True)
+                continue
+            unobserved = {
+                alert.fingerprint: alert
+                for alert in Alert.objects.select_for_update()
+                .filter(rule=rule, last_evaluated_at__lt=at)
+                .exclude(state=AlertState.RESOLVED)
+            }
+            duration = parse_for(rule.for_clause or None, f"rule {rule.key}.for").duration
+            fingerprints = sorted(unobserved)
+            for start in range(0, len(fingerprints), CHUNK):
+                written += write_chunk(
+                    rule,
+                    entity_type_for(rule.grain),
+                    fingerprints[start : start + CHUNK],
+                    {},
+                    unobserved,
+                    duration,
+                    at,
+                )
+            Rule.objects.filter(pk=rule.pk).update(status="ok", last_error="", last_evaluated_at=at)
+    return written
 
 
 def apply_inhibitions(rules: Sequence[Rule], at: dt.datetime) -> None:

@@ -281,6 +281,45 @@ def pending_evaluations(until: dt.datetime) -> list[dt.datetime]:
     return list(moments)
 
 
+def open_pass(at: dt.datetime, chunk_keys: Sequence[str]) -> bool:
+    """Hold the notifications of a pass fanned out over workers until it finishes.
+
+    Return False when the moment already has a batch (the pass ran or runs already).
+    """
+    _batch, created = NotificationBatch.objects.get_or_create(
+        evaluation_at=at,
+        defaults={
+            "state": BatchState.EVALUATING,
+            "chunks": len(set(chunk_keys)),
+            "opened_at": timezone.now(),
+        },
+    )
+    return created
+
+
+def sign_off_chunk(at: dt.datetime, key: str, *, rule_id: int, error: str = "") -> bool:
+    """Count one chunk of a pass as done; return True when it was the last one.
+
+    Chunks are counted by key, so a task delivered twice counts once.
+    """
+    with transaction.atomic():
+        batch = NotificationBatch.objects.select_for_update().filter(evaluation_at=at).first()
+        if batch is None or batch.state != BatchState.EVALUATING:
+            return False
+        if key not in batch.chunks_done:
+            batch.chunks_done = [*batch.chunks_done, key]
+        if error:
+            batch.rule_errors = {**batch.rule_errors, str(rule_id): error}
+        batch.save(update_fields=["chunks_done", "rule_errors"])
+        return len(batch.chunks_done) >= batch.chunks
+
+
+def pass_errors(at: dt.datetime) -> dict[int, str]:
+    """The rules whose chunks failed in the pass at ``at``, with the error."""
+    batch = NotificationBatch.objects.filter(evaluation_at=at).first()
+    return {int(key): error for key, error in (batch.rule_errors if batch else {}).items()}
+
+
 def plan_notifications(*, until: dt.datetime) -> int:
     """Plan deliveries for every evaluation up to ``until`` not planned yet; return how many."""
     return sum(plan_evaluation(moment) for moment in pending_evaluations(until))
