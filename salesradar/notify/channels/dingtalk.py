@@ -7,8 +7,9 @@ secret; DingTalk refuses timestamps more than an hour away from its clock. Robot
 keyword or IP allow-list need no secret.
 
 We send ``msgtype: markdown``; a mention needs both the person in ``at.atUserIds`` (their
-DingTalk userid) or ``at.atMobiles`` (their number) and ``@userid`` or ``@number`` in the text. DingTalk answers HTTP 200 and reports errors in ``errcode``; each
-robot may send 20 messages a minute.
+DingTalk userid) or ``at.atMobiles`` (their number) and ``@userid`` or ``@number`` in the
+text. DingTalk answers HTTP 200 and reports errors in ``errcode``; each robot may send 20
+messages a minute.
 """
 
 from __future__ import annotations
