@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,23 +10,14 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
-from django.db import connection
 from django.utils import timezone
 
 from salesradar.notify.models import Channel, Delivery
 from tests.notify.servers import WEBHOOK_SECRET, WebhookReceiver
-
-BROKER = "redis://127.0.0.1:6379/7"  # a database of its own, emptied around the test
+from tests.notify.workers import REDIS_BROKER as BROKER
+from tests.notify.workers import start_worker, wait_ready
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "postgresql":
-        user, host, port = settings["USER"], settings["HOST"], settings["PORT"] or 5432
-        return f"postgres://{user}@{host}:{port}/{settings['NAME']}"
-    return f"sqlite:///{settings['NAME']}"
 
 
 @pytest.fixture
@@ -90,43 +79,6 @@ class SlowReceiver(WebhookReceiver):
     def handle_post(self, request):  # type: ignore[no-untyped-def]
         time.sleep(0.05)
         return super().handle_post(request)
-
-
-def start_worker(tmp_path: Path, name: str, lease_seconds: int = 300) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("SALESRADAR_")}
-    environment.update(
-        SALESRADAR_DATABASE_URL=database_url(),
-        SALESRADAR_DATA_DIR=str(tmp_path),
-        SALESRADAR_SECRET_KEY="tests-only",
-        SALESRADAR_BROKER_URL=BROKER,
-        SALESRADAR_DELIVERY_LEASE_SECONDS=str(lease_seconds),
-        DJANGO_SETTINGS_MODULE="salesradar.config.settings",
-    )
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "salesradar.cli",
-            "worker",
-            "--concurrency",
-            "1",
-            "--hostname",
-            f"{name}@%h",
-            "--loglevel",
-            "WARNING",
-        ],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=open(tmp_path / f"{name}.log", "w"),
-        text=True,
-    )
-
-
-def wait_ready(sender: Celery, count: int, processes: list[subprocess.Popen[str]]) -> None:
-    ready_by = time.monotonic() + 60
-    while len(sender.control.ping(timeout=0.5)) < count:
-        assert all(p.poll() is None for p in processes), "a worker died on start"
-        assert time.monotonic() < ready_by, "the workers did not start within 60 s"
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_at_most_twice(

@@ -12,6 +12,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=2)
         parser.add_argument("--hostname", default="salesradar@%h")
         parser.add_argument("--loglevel", default="INFO")
+        parser.add_argument(
+            "--queues", default="", help="comma-separated queues to consume (default: celery)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from salesradar.config.celery import app
@@ -23,5 +26,6 @@ class Command(BaseCommand):
                 f"--hostname={options['hostname']}",
                 f"--loglevel={options['loglevel']}",
                 "--pool=prefork",
+                *([f"--queues={options['queues']}"] if options["queues"] else []),
             ]
         )
