@@ -44,6 +44,7 @@ app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
+    from salesradar.config.jobs import HOUSEKEEPING_SECONDS, PERIODIC_SECONDS
     from salesradar.core import env
 
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
@@ -57,6 +58,16 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.notify.tasks.drain_outbox",
             "schedule": 5.0,
             "options": {"expires": 30},
+        },
+        "briefings": {
+            "task": "salesradar.notify.tasks.send_periodic_digests",
+            "schedule": float(PERIODIC_SECONDS),
+            "options": {"expires": PERIODIC_SECONDS},
+        },
+        "housekeeping": {
+            "task": "salesradar.notify.tasks.housekeep",
+            "schedule": float(HOUSEKEEPING_SECONDS),
+            "options": {"expires": HOUSEKEEPING_SECONDS},
         },
     }
 

@@ -7,6 +7,9 @@ from django.utils import timezone
 from salesradar.core import env
 from salesradar.core.scheduler import Job, Scheduler
 
+PERIODIC_SECONDS = 300  # how often the daily and weekly jobs look for what has fallen due
+HOUSEKEEPING_SECONDS = 6 * 3600
+
 
 def evaluate_rules() -> None:
     from salesradar.alerts.engine import evaluate
@@ -25,11 +28,28 @@ def send_notifications() -> None:
     dispatch_due(now=now)
 
 
+def send_briefings_and_summaries() -> None:
+    """The daily morning briefings and the weekly team summaries that have fallen due."""
+    from salesradar.notify.periodic import send_morning_briefings, send_weekly_summaries
+
+    now = timezone.now()
+    send_morning_briefings(now=now)
+    send_weekly_summaries(now=now)
+
+
+def housekeep() -> None:
+    from salesradar.notify.periodic import housekeep as remove_expired
+
+    remove_expired(now=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
         jobs=[
             Job("evaluate", interval=minutes * 60, run=evaluate_rules),
             Job("notify", interval=5, run=send_notifications),
+            Job("briefings", interval=PERIODIC_SECONDS, run=send_briefings_and_summaries),
+            Job("housekeeping", interval=HOUSEKEEPING_SECONDS, run=housekeep),
         ]
     )

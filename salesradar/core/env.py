@@ -31,6 +31,14 @@ DOCUMENTED = {
     "(default: 15)",
     "BASE_URL": "address people use to reach the web app, for links in notifications "
     "(default: http://127.0.0.1:8000)",
+    "BRIEFING_HOUR": "local hour (0-23) from which each person's morning briefing is sent "
+    "(default: 8)",
+    "WEEKLY_SUMMARY_DAY": "ISO weekday (1 = Monday ... 7 = Sunday) of the managers' weekly "
+    "summary of the week before (default: 1)",
+    "WEEKLY_SUMMARY_HOUR": "local hour (0-23) of the managers' weekly summary (default: 9)",
+    "RETENTION_DAYS": "days to keep sent deliveries, read inbox messages and ended silences "
+    "before housekeeping removes them; failed and queued deliveries are never removed "
+    "(default: 90)",
 }
 
 

@@ -179,44 +179,68 @@ def severity_label(severity: str, transition: str) -> str:
     return {"danger": _("Danger"), "warning": _("Warning")}.get(severity, _("Notice"))
 
 
+def summary_item(line: str) -> dict[str, str]:
+    """A line of figures leading a briefing or summary, shown as is by every channel."""
+    return {
+        "severity": "",
+        "severity_label": "",
+        "title": line,
+        "entity": "",
+        "detail": "",
+        "link": "",
+        "transition": "summary",
+    }
+
+
 def render_payload(
     items: list[dict[str, str]],
     language: str,
     recipient: User | None,
     mentions: dict[str, dict[str, list[str]]] | None = None,
+    *,
+    subject: str = "",
 ) -> dict[str, object]:
-    """Build the channel-neutral message: subject, text, markdown and html."""
+    """Build the channel-neutral message: subject, text, markdown and html.
+
+    Without ``subject`` it is an alert digest's ("SalesRadar: 3 alerts (1 danger)").
+    """
     with translation.override(language):
-        dangers = sum(1 for item in items if item["severity"] == "danger")
-        subject = _("SalesRadar: {count} alerts ({dangers} danger)").format(
-            count=len(items), dangers=dangers
+        alerts = [item for item in items if item["transition"] != "summary"]
+        dangers = sum(1 for item in alerts if item["severity"] == "danger")
+        subject = subject or _("SalesRadar: {count} alerts ({dangers} danger)").format(
+            count=len(alerts), dangers=dangers
         )
-        lines = [
-            "{label} · {title} · {entity}: {detail} {link}".format(
-                **item, label=item["severity_label"]
+        lines, markdown, html_rows = [], [], []
+        for item in items:
+            if item["transition"] == "summary":
+                lines.append(item["title"])
+                markdown.append(item["title"])
+                html_rows.append(f"<li>{escape(item['title'])}</li>")
+                continue
+            lines.append(
+                "{label} · {title} · {entity}: {detail} {link}".format(
+                    **item, label=item["severity_label"]
+                )
             )
-            for item in items
-        ]
-        markdown = "\n".join(
-            "- **{label}** {title} · [{entity}]({link}): {detail}".format(
-                **item, label=item["severity_label"]
+            markdown.append(
+                "- **{label}** {title} · [{entity}]({link}): {detail}".format(
+                    **item, label=item["severity_label"]
+                )
             )
-            for item in items
-        )
-        row = '<li><strong>{label}</strong> {title} · <a href="{link}">{entity}</a>: {detail}</li>'
-        html_rows = "".join(
-            row.format(
-                **{key: escape(value) for key, value in item.items()},
-                label=escape(item["severity_label"]),
+            html_rows.append(
+                '<li><strong>{label}</strong> {title} · <a href="{link}">{entity}</a>: '
+                "{detail}</li>".format(
+                    **{key: escape(value) for key, value in item.items()},
+                    label=escape(item["severity_label"]),
+                )
             )
-            for item in items
-        )
+        body = "\n".join(markdown)
         return {
             "language": language,
             "subject": subject,
             "text": "\n".join(lines),
-            "markdown": f"**{subject}**\n\n{markdown}",
-            "html": f"<p><strong>{escape(subject)}</strong></p><ul>{html_rows}</ul>",
+            "markdown": f"**{subject}**\n\n{body}",
+            "html": f"<p><strong>{escape(subject)}</strong></p><ul>{''.join(html_rows)}</ul>",
             "items": items,
             "recipient_email": recipient.email if recipient else "",
             "recipient_name": str(recipient) if recipient else "",

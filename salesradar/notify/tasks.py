@@ -20,3 +20,19 @@ def drain_outbox(batch: int = 100, rounds: int = 50) -> int:
         if report.claimed == 0:
             break
     return sent
+
+
+@shared_task(name="salesradar.notify.tasks.send_periodic_digests", ignore_result=True)
+def send_periodic_digests() -> None:
+    """Queue the morning briefings and weekly summaries that have fallen due."""
+    from salesradar.config.jobs import send_briefings_and_summaries
+
+    send_briefings_and_summaries()
+
+
+@shared_task(name="salesradar.notify.tasks.housekeep", ignore_result=True)
+def housekeep() -> None:
+    """Remove expired silences and what is past the retention."""
+    from salesradar.config.jobs import housekeep as run
+
+    run()

@@ -7,7 +7,8 @@ from django.core.management.base import BaseCommand
 
 class Command(BaseCommand):
     help = (
-        "Run Celery beat: rule evaluation every SALESRADAR_EVALUATE_MINUTES, the outbox every 5 s."
+        "Run Celery beat: rule evaluation every SALESRADAR_EVALUATE_MINUTES, the outbox every "
+        "5 s, briefings and weekly summaries as they fall due, housekeeping every 6 hours."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
