@@ -315,7 +315,7 @@ def open_pass(at: dt.datetime, chunk_keys: Sequence[str]) -> bool:
         defaults={
             "state": BatchState.EVALUATING,
             "chunks": len(set(chunk_keys)),
-            "opened_at": timezone.now(),
+            "opened_at": at,
         },
     )
     return created

@@ -63,6 +63,18 @@ def test_planning_the_same_evaluation_twice_adds_nothing(org):
     assert Delivery.objects.count() == 2
 
 
+def test_a_pass_still_running_on_the_workers_is_planned_only_when_it_ends_or_is_abandoned(org):
+    from salesradar.notify.services import open_pass, sign_off_chunk
+
+    fire(make_rule(), org, 1)
+    open_pass(T0, ["1:team-1", "1:rest"])
+
+    assert plan_notifications(until=T0 + dt.timedelta(minutes=5)) == 0  # half a pass: wait
+    assert sign_off_chunk(T0, "1:team-1", rule_id=1) is False
+    assert sign_off_chunk(T0, "1:team-1", rule_id=1) is False  # a redelivered task counts once
+    assert plan_notifications(until=T0 + dt.timedelta(hours=2)) == 2  # abandoned: plan it
+
+
 def test_inhibited_alerts_and_muted_rules_are_not_announced(org):
     rule, other = make_rule(), make_rule("invoice-overdue")
     cause = fire(other, org, 9).alert
