@@ -7,12 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from salesradar.core.admin import ReadOnlyAdminMixin
 from salesradar.notify import dispatch
 from salesradar.notify.models import (
+    AlertRecipient,
     Channel,
     Delivery,
     InboxMessage,
     NotificationBatch,
+    PeriodicDigest,
     Preference,
     RateBucket,
 )
@@ -28,7 +31,14 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(Preference)
 class PreferenceAdmin(admin.ModelAdmin):
-    list_display = ("user", "quiet_from", "quiet_until", "danger_breaks_quiet")
+    list_display = (
+        "user",
+        "quiet_from",
+        "quiet_until",
+        "danger_breaks_quiet",
+        "daily_briefing",
+        "weekly_summary",
+    )
     raw_id_fields = ("user",)
     filter_horizontal = ("channels", "muted_rules")
     search_fields = ("user__username", "user__first_name", "user__last_name")
@@ -99,7 +109,23 @@ class RateBucketAdmin(admin.ModelAdmin):
     search_fields = ("destination",)
 
 
+@admin.register(AlertRecipient)
+class AlertRecipientAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("alert", "episode", "user", "channel", "first_told_at")
+    raw_id_fields = ("alert", "user", "channel")
+    list_select_related = ("alert", "user", "channel")
+
+
+@admin.register(PeriodicDigest)
+class PeriodicDigestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("kind", "period_start", "recipient", "team", "deliveries", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("recipient", "team")
+    date_hierarchy = "period_start"
+
+
 @admin.register(NotificationBatch)
 class NotificationBatchAdmin(admin.ModelAdmin):
-    list_display = ("evaluation_at", "planned_at", "deliveries")
+    list_display = ("evaluation_at", "state", "planned_at", "deliveries")
+    list_filter = ("state",)
     date_hierarchy = "evaluation_at"

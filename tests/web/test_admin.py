@@ -25,10 +25,12 @@ from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.notify.models import (
+    AlertRecipient,
     Channel,
     Delivery,
     InboxMessage,
     NotificationBatch,
+    PeriodicDigest,
     Preference,
     RateBucket,
 )
@@ -227,9 +229,15 @@ def sample() -> dict[str, Model]:
     )
     bucket = RateBucket.objects.create(destination="https://robot.example/0001", tokens={})
     batch = NotificationBatch.objects.create(evaluation_at=AT, deliveries=1)
+    told = AlertRecipient.objects.create(alert=alert, episode=AT, user=rep, first_told_at=AT)
+    digest = PeriodicDigest.objects.create(
+        kind="daily_briefing", period_start=AT.date(), recipient=rep
+    )
     objects: list[Model] = [
         bucket,
         batch,
+        told,
+        digest,
         channel,
         preference,
         delivery,
@@ -288,6 +296,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
     sorted(
         set(REGISTERED_MODELS)
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
+        - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
     ),
 )
 def test_add_page_renders(admin_client, sample, label):
