@@ -21,7 +21,7 @@ from django.db.models import Q
 
 from salesradar.notify.channels.base import CHANNELS, DigestItem, Message, SendResult
 from salesradar.notify.choices import DeliveryStatus
-from salesradar.notify.models import Delivery, InboxMessage, RateBucket
+from salesradar.notify.models import Channel, Delivery, InboxMessage, RateBucket
 
 logger = logging.getLogger(__name__)
 
@@ -140,17 +140,7 @@ def send_one(delivery: Delivery, now: dt.datetime) -> SendResult:
     if channel.kind == "inapp":
         if delivery.recipient_id is None:
             return SendResult(ok=False, response="an inbox message needs a recipient")
-        InboxMessage.objects.get_or_create(
-            delivery=delivery,
-            defaults={
-                "user_id": delivery.recipient_id,
-                "subject": delivery.payload.get("subject", "")[:200],
-                "body": delivery.payload.get("text", ""),
-                "items": delivery.payload.get("items", []),
-                "created_at": now,
-            },
-        )
-        return SendResult(ok=True, response="stored in the inbox")
+        return SendResult(ok=True, response="stored in the inbox")  # stored by store_inbox
     kind = CHANNELS.get(channel.kind)
     if kind is None:
         return SendResult(ok=False, response=f"unknown channel kind {channel.kind!r}")
@@ -161,9 +151,40 @@ def send_one(delivery: Delivery, now: dt.datetime) -> SendResult:
         return SendResult(ok=False, retry=True, response=f"{type(error).__name__}: {error}")
 
 
-def record(
-    delivery: Delivery, result: SendResult, now: dt.datetime, report: DispatchReport
-) -> None:
+def store_inbox(deliveries: list[Delivery], now: dt.datetime) -> None:
+    """Put the batch's inbox deliveries in their recipients' inboxes, once each."""
+    InboxMessage.objects.bulk_create(
+        (
+            InboxMessage(
+                delivery=delivery,
+                user_id=delivery.recipient_id,
+                subject=delivery.payload.get("subject", "")[:200],
+                body=delivery.payload.get("text", ""),
+                items=delivery.payload.get("items", []),
+                created_at=now,
+            )
+            for delivery in deliveries
+            if delivery.channel.kind == "inapp"
+            and delivery.channel.enabled
+            and delivery.recipient_id is not None
+        ),
+        ignore_conflicts=True,  # a delivery taken over after a crash is stored already
+    )
+
+
+RECORDED_FIELDS = [
+    "attempts",
+    "last_status",
+    "last_response",
+    "claimed_at",
+    "status",
+    "sent_at",
+    "next_attempt_at",
+]
+
+
+def judge(delivery: Delivery, result: SendResult, now: dt.datetime, report: DispatchReport) -> None:
+    """Apply one send's outcome to the row (not saved yet): sent, retry later, or failed."""
     delivery.attempts += 1
     delivery.last_status = result.status
     delivery.last_response = result.response[:2000]
@@ -179,21 +200,29 @@ def record(
     else:
         delivery.status = DeliveryStatus.FAILED
         report.failed += 1
+
+
+def record(
+    outcomes: list[tuple[Delivery, SendResult]], now: dt.datetime, report: DispatchReport
+) -> None:
+    """Record a batch's outcomes in one transaction; disable endpoints that are gone.
+
+    Recording after the batch rather than after each send costs nothing in safety: a crash
+    before this point leaves the rows claimed, and they are sent again with the same
+    idempotency ids once the lease expires, as a crash between one send and its record would.
+    """
+    for delivery, result in outcomes:
+        judge(delivery, result, now, report)
+    gone = {
+        delivery.channel_id: delivery.last_response
+        for delivery, result in outcomes
+        if result.disable
+    }
     with transaction.atomic():
-        if result.disable:
-            type(delivery.channel).objects.filter(pk=delivery.channel_id).update(
-                enabled=False, disabled_reason=delivery.last_response
-            )
-        delivery.save(
-            update_fields=[
-                "attempts",
-                "last_status",
-                "last_response",
-                "claimed_at",
-                "status",
-                "sent_at",
-                "next_attempt_at",
-            ]
+        for channel_id, reason in gone.items():
+            Channel.objects.filter(pk=channel_id).update(enabled=False, disabled_reason=reason)
+        Delivery.objects.bulk_update(
+            [delivery for delivery, _result in outcomes], RECORDED_FIELDS, batch_size=500
         )
 
 
@@ -202,6 +231,7 @@ def dispatch_due(*, now: dt.datetime, limit: int = 100, worker: str = "") -> Dis
     report = DispatchReport()
     batch = claim(now, limit, worker or worker_name())
     report.claimed = len(batch)
+    outcomes: list[tuple[Delivery, SendResult]] = []
     for delivery in batch:
         kind = CHANNELS.get(delivery.channel.kind)
         limits = kind.rate_limits if kind else ()
@@ -216,7 +246,9 @@ def dispatch_due(*, now: dt.datetime, limit: int = 100, worker: str = "") -> Dis
             )
             report.deferred += 1
             continue
-        record(delivery, send_one(delivery, now), now, report)
+        outcomes.append((delivery, send_one(delivery, now)))
+    store_inbox([delivery for delivery, result in outcomes if result.ok], now)
+    record(outcomes, now, report)
     return report
 
 
