@@ -86,7 +86,10 @@ def zone_of(user: User) -> ZoneInfo:
 
 
 def send_morning_briefings(*, now: dt.datetime) -> int:
-    """Queue today's briefing for everyone whose briefing hour has come; return how many."""
+    """Queue today's briefing for everyone whose briefing hour has come; return how many.
+
+    A briefing lists the person's open alerts except those of rules they muted.
+    """
     hour = setting_hour("BRIEFING_HOUR", "8")
     people = list(User.objects.filter(is_active=True))
     preferences = preferences_of([person.pk for person in people])
@@ -117,7 +120,9 @@ def send_morning_briefings(*, now: dt.datetime) -> int:
     deliveries: list[Delivery] = []
     records: list[PeriodicDigest] = []
     for pk, (person, day) in due.items():
-        mine = alerts.get(pk, [])
+        preference = preferences.get(pk)
+        muted = {rule.pk for rule in preference.muted_rules.all()} if preference else set()
+        mine = [alert for alert in alerts.get(pk, []) if alert.rule_id not in muted]
         late = overdue.get(pk, 0)
         made: list[Delivery] = []
         if mine or late:
@@ -130,7 +135,7 @@ def send_morning_briefings(*, now: dt.datetime) -> int:
                 subject=briefing_subject(len(mine), late, language),
             )
             made = personal_deliveries(
-                person, preferences.get(pk), inbox, payload, now, alert_events=[], urgent=False
+                person, preference, inbox, payload, now, alert_events=[], urgent=False
             )
         deliveries += made
         records.append(

@@ -43,6 +43,9 @@ def test_the_morning_briefing_lists_open_alerts_and_overdue_tasks_once_a_day(org
     fire(rule, org, 1, severity="warning")
     fire(rule, org, 2, severity="danger")
     resolved = fire(rule, org, 3).alert
+    muted = make_rule("invoice-overdue", to=["owner"])
+    fire(muted, org, 4)
+    Preference.objects.create(user=org["rep"]).muted_rules.add(muted)
     Alert.objects.filter(pk=resolved.pk).update(state=AlertState.RESOLVED, resolved_at=MORNING)
     overdue_task(org["rep"], MORNING - dt.timedelta(days=1))
     overdue_task(org["rep"], MORNING - dt.timedelta(days=1), status="done")
