@@ -81,6 +81,13 @@ class Kind:
                 return column
         raise KeyError(key)
 
+    def key_of(self, attname: str) -> str | None:
+        """Return the column key that fills ``attname``, None for a derived field."""
+        for column in self.columns:
+            if column.attname == attname:
+                return column.key
+        return None
+
     @property
     def keys(self) -> list[str]:
         return [column.key for column in self.columns]
@@ -195,6 +202,8 @@ register(
             Column("name", _("Opportunity name"), "商机名称", TEXT, "name", True, 200),
             Column("customer", _("Customer"), "客户", CUSTOMER, "customer_id", True),
             Column("stage", _("Stage"), "阶段", STAGE, "stage_id", True),
+            # won/lost/open as a separate column (Pipedrive keeps the last stage of a won deal)
+            Column("status", _("Deal status"), "商机状态", TEXT, None),
             Column("amount", _("Amount"), "金额", AMOUNT, "amount"),
             Column("currency", _("Currency"), "币种", CURRENCY, "currency"),
             Column("product_line", _("Product line"), "产品线", TEXT, "product_line", max_length=60),
