@@ -340,13 +340,15 @@ def choice_lookup(choices: type[models.TextChoices]) -> dict[str, str]:
     """Map every spelling of a choice (value, English and Chinese label) to its value."""
     from django.utils import translation
 
+    from salesradar.imports.parsing import normalize_text
+
     lookup: dict[str, str] = {}
     for language in ("en", "zh-hans"):
         with translation.override(language):
             for value, label in choices.choices:
-                lookup[str(label).casefold()] = str(value)
+                lookup[normalize_text(label).casefold()] = str(value)
     for value in choices.values:
-        lookup[str(value).casefold()] = str(value)
+        lookup[normalize_text(value).casefold()] = str(value)
     return lookup
 
 
