@@ -293,6 +293,7 @@ class _Context:
         self.process: Any = None
         self.stages_by_key: dict[str, Any] = {}
         self.stages_by_id: dict[int, Any] = {}
+        self.next_ids: dict[str, int] = {}
         self.stage_map: dict[str, Any] = {}  # folded name -> Stage
         self.created = 0
         self.updated = 0
@@ -666,23 +667,30 @@ def _prepare_opportunity(row: ParsedRow, ctx: _Context) -> bool:
 
 
 def _natural_matches(rows: list[ParsedRow], ctx: _Context) -> dict[int, int]:
-    """Row number -> id of an existing record with the same natural key (number, ...)."""
+    """Row number -> id of an existing record with the same natural key (number, ...).
+
+    TRICKY: one ``IN`` per key part and an exact match in Python, not an OR of one condition
+    per row: SQLite refuses expression trees deeper than 1000, and a batch is larger.
+    """
     names = ctx.kind.natural_key
     if not names:
         return {}
     attnames = [ctx.kind.column(name).attname or name for name in names]
-    condition = Q(pk__in=[])
     keyed: dict[tuple[Any, ...], int] = {}
     for row in rows:
         key = tuple(row.values.get(attname) for attname in attnames)
         if all(part is None for part in key):
             continue
         keyed[key] = row.number
-        condition |= Q(**{attname: value for attname, value in zip(attnames, key, strict=True)})
     if not keyed:
         return {}
+    filters: dict[str, set[Any]] = {}
+    for position, attname in enumerate(attnames):
+        parts = {key[position] for key in keyed}
+        if None not in parts:
+            filters[f"{attname}__in"] = parts
     matches: dict[int, int] = {}
-    for record in ctx.model._default_manager.filter(condition).values("pk", *attnames):
+    for record in ctx.model._default_manager.filter(**filters).values("pk", *attnames):
         key = tuple(record[attname] for attname in attnames)
         if key in keyed:
             matches[keyed[key]] = record["pk"]
@@ -751,20 +759,81 @@ def _upsert(rows: list[ParsedRow], ctx: _Context) -> tuple[int, int, int]:
         for number, reason in refused.items():
             ctx.error(number, "", "", reason)
         fresh = [row for row in fresh if row.number not in refused]
-    created = [ctx.model(**row.values) for row in fresh]
-    ctx.model._default_manager.bulk_create(created, batch_size=len(created) or None)
-    for row, record in zip(fresh, created, strict=True):
-        new_refs.append(_ref(ctx, row, record.pk))
+    created_ids = _insert(ctx.model, [row.values for row in fresh], ctx)
+    for row, object_id in zip(fresh, created_ids, strict=True):
+        new_refs.append(_ref(ctx, row, object_id))
     updated = unchanged = 0
     if existing:
         if ctx.kind.append_only:
             unchanged = len(existing)
         else:
             updated, unchanged = _update_existing(existing, ctx, StageChange)
-    ExternalRef.objects.bulk_create(new_refs)
+    _insert_refs(new_refs, ctx)
     if refs_to_touch:
         ExternalRef.objects.bulk_update(refs_to_touch, ["import_run", "row_number"])
-    return len(created), updated, unchanged
+    return len(created_ids), updated, unchanged
+
+
+def _allocate_ids(model: type[models.Model], count: int, ctx: _Context) -> list[int]:
+    """Reserve ``count`` primary keys, so rows go in by COPY/executemany with their ids.
+
+    PostgreSQL hands them out from the table's sequence (safe beside other writers); SQLite
+    has one writer at a time, and the run holds the write lock from its first statement.
+    """
+    from django.db import connection
+
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        start = ctx.next_ids.get(table)
+        if start is None:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {connection.ops.quote_name(table)}")
+            start = cursor.fetchone()[0]
+    ctx.next_ids[table] = start + count
+    return list(range(start, start + count))
+
+
+def _insert(model: type[models.Model], rows: list[dict[str, Any]], ctx: _Context) -> list[int]:
+    """Insert ``rows`` (attname -> value; missing fields take their defaults); return ids."""
+    from salesradar.demo.bulk import TableWriter
+
+    if not rows:
+        return []
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    defaults = {}
+    for field in fields:
+        if field.has_default():
+            default = field.get_default()
+            defaults[field.attname] = ctx.now if callable(field.default) and isinstance(
+                default, dt.datetime
+            ) else default
+        else:
+            defaults[field.attname] = None if field.null else ""
+    ids = _allocate_ids(model, len(rows), ctx)
+    writer = TableWriter(model, ["id", *(field.attname for field in fields)], batch_size=len(rows))
+    for object_id, values in zip(ids, rows, strict=True):
+        writer.add((object_id, *(values.get(field.attname, defaults[field.attname]) for field in fields)))
+    writer.flush()
+    return ids
+
+
+def _insert_refs(refs: list[ExternalRef], ctx: _Context) -> None:
+    from salesradar.demo.bulk import TableWriter
+
+    if not refs:
+        return
+    columns = ["source", "content_type_id", "external_id", "object_id", "created_at",
+               "import_run_id", "row_number"]
+    writer = TableWriter(ExternalRef, columns, batch_size=len(refs))
+    for ref in refs:
+        writer.add((ref.source, ref.content_type_id, ref.external_id, ref.object_id, ctx.now,
+                    ref.import_run_id, ref.row_number))
+    writer.flush()
 
 
 def raise_duplicate(row: ParsedRow, first: int, ctx: _Context) -> None:
@@ -981,6 +1050,8 @@ def run_import(
         report.notes = list(table.notes)
         plan = _column_plan(table, ctx)
         with transaction.atomic():
+            # the first write takes SQLite's write lock for the whole run (see _allocate_ids)
+            ImportRun.objects.filter(pk=run.pk).update(finished_at=None)
             for batch in _batches(table.rows, options.batch_size):
                 parsed = [
                     row
