@@ -56,12 +56,15 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    sample = _whole_lines(sample)
     try:
-        # A sample cut mid-character still counts as UTF-8: drop up to 3 trailing bytes.
-        sample[: len(sample) - 3 if len(sample) >= SAMPLE_BYTES else None].decode("utf-8")
+        sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    chinese = _as_chinese(sample)
+    if chinese:
+        return chinese
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
@@ -78,6 +81,39 @@ def detect_encoding(sample: bytes) -> str:
     if encoding in {"gb2312", "gbk", "hz", "gb18030"}:
         return "gb18030"
     return encoding
+
+
+def _whole_lines(sample: bytes) -> bytes:
+    """Cut a sample read from a larger file at its last line end, never mid-character.
+
+    A newline byte is never part of a multi-byte character in UTF-8 or GB18030.
+    """
+    if len(sample) < SAMPLE_BYTES:
+        return sample
+    end = sample.rfind(b"\n")
+    return sample[: end + 1] if end > 0 else sample
+
+
+def _as_chinese(sample: bytes) -> str | None:
+    """Return "gb18030" when the bytes read cleanly as Chinese text in GB18030.
+
+    TRICKY: on a short sample charset-normalizer may prefer Korean (cp949) or Big5 for GBK
+    bytes, since the same byte pairs are valid there too. Our users' non-UTF-8 files are
+    overwhelmingly GBK/GB18030 (Excel's "CSV" on a Chinese Windows), so a sample whose
+    non-ASCII text decodes to common Chinese characters is taken as GB18030 first.
+    """
+    try:
+        text = sample.decode("gb18030")
+    except UnicodeDecodeError:
+        return None
+    wide = [char for char in text if ord(char) > 0x7F]
+    if not wide:
+        return None
+    common = sum(
+        1 for char in wide if "\u4e00" <= char <= "\u9fff" or "\u3000" <= char <= "\u303f"
+        or "\uff00" <= char <= "\uffef"
+    )
+    return "gb18030" if common / len(wide) >= 0.95 else None
 
 
 def sniff_delimiter(text: str) -> str:
