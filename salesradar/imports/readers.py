@@ -228,6 +228,13 @@ def open_xlsx(path: Path, known_names: frozenset[str] = frozenset()) -> Table:
     return _with_header(table, known_names)
 
 
+def _filled_width(cells: list[Any]) -> int:
+    width = len(cells)
+    while width and normalize_text(cells[width - 1]) == "":
+        width -= 1
+    return width
+
+
 def _is_blank_row(cells: list[Any]) -> bool:
     return all(normalize_text(cell) == "" for cell in cells)
 
@@ -253,18 +260,39 @@ def _with_header(table: Table, known_names: frozenset[str] = frozenset()) -> Tab
     def filled(cells: list[Any]) -> int:
         return sum(1 for cell in cells if normalize_text(cell) != "")
 
-    def known(cells: list[Any]) -> int:
-        return sum(1 for cell in cells if normalize_text(cell).casefold() in known_names)
+    def resolve(header_index: int) -> list[str]:
+        """Name the columns as if row ``header_index`` were the header."""
+        header_cells = candidates[header_index][1]
+        above = [cells for _number, cells in candidates[:header_index]]
+        width = max(_filled_width(cells) for cells in [header_cells, *above])
+        names: list[str] = []
+        seen: dict[str, int] = {}
+        for column in range(width):
+            name = normalize_text(header_cells[column]) if column < len(header_cells) else ""
+            if not name:
+                for row in reversed(above):
+                    if column < len(row) and normalize_text(row[column]):
+                        name = normalize_text(row[column])
+                        break
+            if not name and names:
+                name = names[-1].split(" (")[0]
+            if not name:
+                name = _("column {number}").format(number=column + 1)
+            base = name
+            if base in seen:
+                seen[base] += 1
+                name = f"{base} ({seen[base]})"
+            else:
+                seen[base] = 1
+            names.append(name)
+        return names
 
-    most_known = max(known(cells) for _number, cells in candidates)
+    resolved = [resolve(index) for index in range(len(candidates))]
+    known = [sum(1 for name in names if name.casefold() in known_names) for names in resolved]
     most = max(filled(cells) for _number, cells in candidates)
-    if most_known >= 2:
-        # the row naming the most columns we know (a group row above it names fewer)
-        header_index = next(
-            index
-            for index, (_number, cells) in enumerate(candidates)
-            if known(cells) == most_known
-        )
+    if max(known) >= 2:
+        # the row under which the most columns get a name we know (a group row names fewer)
+        header_index = known.index(max(known))
     else:
         # the first row nearly as full as the fullest: a title row above it is not
         header_index = next(
@@ -273,33 +301,8 @@ def _with_header(table: Table, known_names: frozenset[str] = frozenset()) -> Tab
             if filled(cells) >= max(1, most * 0.6) and filled(cells) >= min(2, most)
         )
     header_number, header_cells = candidates[header_index]
-    above = [cells for number, cells in candidates[:header_index]]
-    width = len(header_cells)
-    while width and normalize_text(header_cells[width - 1]) == "":
-        width -= 1
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for column in range(width):
-        name = normalize_text(header_cells[column])
-        if not name:
-            for row in reversed(above):
-                if column < len(row) and normalize_text(row[column]):
-                    name = normalize_text(row[column])
-                    break
-        if not name and names:
-            name = names[-1].split(" (")[0]
-        if not name:
-            name = _("column {number}").format(number=column + 1)
-        base = name
-        if base in seen:
-            seen[base] += 1
-            name = f"{base} ({seen[base]})"
-        else:
-            seen[base] = 1
-        names.append(name)
-    if header_index > 0 or any(
-        normalize_text(header_cells[index]) == "" for index in range(width)
-    ):
+    names = resolved[header_index]
+    if header_index > 0 or any(normalize_text(cell) == "" for cell in header_cells[: len(names)]):
         table.notes.append(
             _("header on row {row}; merged or empty header cells were named from their neighbours")
             .format(row=header_number)
