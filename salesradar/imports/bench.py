@@ -38,7 +38,9 @@ def write_customers(path: Path, rows: int, seed: int) -> None:
     random_ = random.Random(seed)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["外部编号", "客户编号", "客户名称", "行业", "地区", "客户等级", "负责人", "创建时间"])
+        writer.writerow(
+            ["外部编号", "客户编号", "客户名称", "行业", "地区", "客户等级", "负责人", "创建时间"]
+        )
         for number in range(rows):
             writer.writerow(
                 [
@@ -116,9 +118,13 @@ def run(rows: int, *, opportunities: int | None, batch_size: int, seed: int) -> 
             opportunities_path = Path(folder) / "opportunities.csv"
             write_opportunities(opportunities_path, opportunity_rows, rows, seed)
             steps.append(
-                _timed(opportunities_path, "opportunities", "opportunities, first import", batch_size)
+                _timed(
+                    opportunities_path, "opportunities", "opportunities, first import", batch_size
+                )
             )
-        steps.append(_timed(customers, "customers", "customers, re-import (idempotent)", batch_size))
+        steps.append(
+            _timed(customers, "customers", "customers, re-import (idempotent)", batch_size)
+        )
         file_mib = round(customers.stat().st_size / 2**20, 1)
     return {
         "benchmark": "import",

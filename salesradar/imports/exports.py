@@ -49,9 +49,9 @@ def export_rows(user: Any, kind_key: str, *, language: str = "zh-hans") -> Itera
     with translation.override(language):
         yield schema.template_headers(kind, language)
         labels = {
-            column.key: dict(column.choices.choices)
+            column.key: dict(choices.choices)
             for column in kind.columns
-            if column.choices is not None
+            if (choices := column.choices) is not None
         }
         queryset = visible(user, kind.model).order_by("pk")
         paths = sorted({path for path in lookups if path})

@@ -110,7 +110,10 @@ def _as_chinese(sample: bytes) -> str | None:
     if not wide:
         return None
     common = sum(
-        1 for char in wide if "\u4e00" <= char <= "\u9fff" or "\u3000" <= char <= "\u303f"
+        1
+        for char in wide
+        if "\u4e00" <= char <= "\u9fff"
+        or "\u3000" <= char <= "\u303f"
         or "\uff00" <= char <= "\uffef"
     )
     return "gb18030" if common / len(wide) >= 0.95 else None
@@ -170,8 +173,7 @@ def open_csv(path: Path, known_names: frozenset[str] = frozenset()) -> Table:
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             reader = csv.reader(text, delimiter=delimiter)
-            for number, cells in enumerate(reader, start=1):
-                yield number, cells
+            yield from enumerate(reader, start=1)
         except UnicodeDecodeError as error:
             raise UnreadableFile(
                 _(
@@ -304,8 +306,9 @@ def _with_header(table: Table, known_names: frozenset[str] = frozenset()) -> Tab
     names = resolved[header_index]
     if header_index > 0 or any(normalize_text(cell) == "" for cell in header_cells[: len(names)]):
         table.notes.append(
-            _("header on row {row}; merged or empty header cells were named from their neighbours")
-            .format(row=header_number)
+            _(
+                "header on row {row}; merged or empty header cells were named from their neighbours"
+            ).format(row=header_number)
         )
     rest = [item for item in top if item[0] > header_number]
     original = table.rows

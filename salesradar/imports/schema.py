@@ -7,6 +7,7 @@ column choices and the exporter, so an exported file re-imports without mapping.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.activities.choices import ActivityKind, Outcome
-from salesradar.crm.choices import CompanySize, DecisionRole, LeadSource, LeadStatus, Lifecycle, Tier
+from salesradar.crm.choices import (
+    CompanySize,
+    DecisionRole,
+    LeadSource,
+    LeadStatus,
+    Lifecycle,
+    Tier,
+)
 from salesradar.pipeline.choices import LostReason, QuoteStatus, TargetMeasure, TargetPeriod
 
 # Column types. References (user, team, customer, opportunity, contract, stage) are resolved
@@ -49,7 +57,8 @@ class Column:
     attname: str | None = None
     required: bool = False
     max_length: int | None = None
-    choices: type[models.TextChoices] | None = None
+    # TRICKY: the field "type" above shadows the builtin inside this class body
+    choices: builtins.type[models.TextChoices] | None = None
     aliases: tuple[str, ...] = ()
 
     @property
@@ -177,7 +186,9 @@ register(
             external_id(),
             Column("code", _("Lead number"), "线索编号", TEXT, "code", max_length=32),
             Column("company_name", _("Company"), "公司名称", TEXT, "company_name", True, 200),
-            Column("contact_name", _("Contact name"), "联系人", TEXT, "contact_name", max_length=100),
+            Column(
+                "contact_name", _("Contact name"), "联系人", TEXT, "contact_name", max_length=100
+            ),
             Column("phone", _("Phone"), "电话", TEXT, "phone", max_length=32),
             Column("email", _("Email"), "邮箱", EMAIL, "email", max_length=254),
             Column("region", _("Region"), "地区", TEXT, "region", max_length=60),
@@ -206,15 +217,27 @@ register(
             Column("status", _("Deal status"), "商机状态", TEXT, None),
             Column("amount", _("Amount"), "金额", AMOUNT, "amount"),
             Column("currency", _("Currency"), "币种", CURRENCY, "currency"),
-            Column("product_line", _("Product line"), "产品线", TEXT, "product_line", max_length=60),
             Column(
-                "expected_close_date", _("Expected close date"), "预计成交日期", DATE,
+                "product_line", _("Product line"), "产品线", TEXT, "product_line", max_length=60
+            ),
+            Column(
+                "expected_close_date",
+                _("Expected close date"),
+                "预计成交日期",
+                DATE,
                 "expected_close_date",
             ),
             owner(required=True),
             created_at(),
             Column("closed_at", _("Closed at"), "关闭时间", DATETIME, "closed_at"),
-            Column("lost_reason", _("Lost reason"), "输单原因", CHOICE, "lost_reason", choices=LostReason),
+            Column(
+                "lost_reason",
+                _("Lost reason"),
+                "输单原因",
+                CHOICE,
+                "lost_reason",
+                choices=LostReason,
+            ),
         ),
         natural_key=("code",),
         code_prefix="O",
@@ -227,19 +250,27 @@ register(
         "activities.Activity",
         (
             external_id(),
-            Column("kind", _("Activity type"), "跟进方式", CHOICE, "kind", True, choices=ActivityKind),
+            Column(
+                "kind", _("Activity type"), "跟进方式", CHOICE, "kind", True, choices=ActivityKind
+            ),
             Column("customer", _("Customer"), "客户", CUSTOMER, "customer_id", True),
             Column("opportunity", _("Opportunity"), "商机", OPPORTUNITY, "opportunity_id"),
             owner(required=True),
             Column("occurred_at", _("Occurred at"), "跟进时间", DATETIME, "occurred_at", True),
             Column(
-                "duration_minutes", _("Duration (minutes)"), "时长（分钟）", INTEGER,
+                "duration_minutes",
+                _("Duration (minutes)"),
+                "时长（分钟）",
+                INTEGER,
                 "duration_minutes",
             ),
             Column("outcome", _("Outcome"), "结果", CHOICE, "outcome", choices=Outcome),
             Column("summary", _("Summary"), "跟进内容", TEXT, "summary"),
             Column(
-                "decision_maker_present", _("Decision maker present"), "决策人在场", BOOLEAN,
+                "decision_maker_present",
+                _("Decision maker present"),
+                "决策人在场",
+                BOOLEAN,
                 "decision_maker_present",
             ),
             Column("next_step", _("Next step"), "下一步", TEXT, "next_step", max_length=200),
@@ -273,7 +304,14 @@ register(
             Column("opportunity", _("Opportunity"), "商机", OPPORTUNITY, "opportunity_id", True),
             Column("version", _("Version"), "版本", INTEGER, "version"),
             Column("status", _("Quote status"), "报价状态", CHOICE, "status", choices=QuoteStatus),
-            Column("requested_at", _("Requested at"), "客户要求报价时间", DATETIME, "requested_at", True),
+            Column(
+                "requested_at",
+                _("Requested at"),
+                "客户要求报价时间",
+                DATETIME,
+                "requested_at",
+                True,
+            ),
             Column("sent_at", _("Sent at"), "报价发出时间", DATETIME, "sent_at"),
             Column("amount", _("Amount"), "金额", AMOUNT, "amount"),
             Column("currency", _("Currency"), "币种", CURRENCY, "currency"),
@@ -310,7 +348,9 @@ register(
             Column("user", _("Rep"), "销售", USER, "user_id"),
             Column("team", _("Team"), "团队", TEAM, "team_id"),
             Column("period", _("Period"), "周期", CHOICE, "period", choices=TargetPeriod),
-            Column("period_start", _("Period starts on"), "周期开始日期", DATE, "period_start", True),
+            Column(
+                "period_start", _("Period starts on"), "周期开始日期", DATE, "period_start", True
+            ),
             Column("measure", _("Measure"), "指标", CHOICE, "measure", True, choices=TargetMeasure),
             Column("value", _("Target value"), "目标值", AMOUNT, "value", True),
             Column("currency", _("Currency"), "币种", CURRENCY, "currency"),

@@ -55,8 +55,14 @@ from salesradar.imports.parsing import (
     parse_datetime,
     parse_int,
 )
-from salesradar.imports.presets import Preset, detect_preset, known_header_names
-from salesradar.imports.presets import PRESETS, fold, mapping_from_preset
+from salesradar.imports.presets import (
+    PRESETS,
+    Preset,
+    detect_preset,
+    fold,
+    known_header_names,
+    mapping_from_preset,
+)
 from salesradar.imports.readers import Table, UnreadableFile, open_table
 
 ERROR_SAMPLE_SIZE = 200
@@ -229,7 +235,9 @@ def plan_stage_mapping(
             by_spelling[fold(str(label))] = stage.key
     keys = {stage.key for stage in stages}
     chosen_folded = {fold(name): key for name, key in chosen.items()}
-    suggestions = {fold(name): key for name, key in (preset.stage_suggestions if preset else {}).items()}
+    suggestions = {
+        fold(name): key for name, key in (preset.stage_suggestions if preset else {}).items()
+    }
     plan = StagePlan({}, {}, [])
     for value in values:
         folded = fold(value)
@@ -361,7 +369,9 @@ def _read_cell(column: schema.Column, raw: Any, ctx: _Context) -> Any:
     return text
 
 
-def _parse_row(number: int, cells: list[Any], plan: list[tuple[int, schema.Column]], ctx: _Context) -> ParsedRow | None:
+def _parse_row(
+    number: int, cells: list[Any], plan: list[tuple[int, schema.Column]], ctx: _Context
+) -> ParsedRow | None:
     values: dict[str, Any] = {}
     references: dict[str, str] = {}
     present: set[str] = set()
@@ -464,9 +474,9 @@ def _resolve_records(
             ).values_list("external_id", "object_id")
         )
         wanted = ["id", "code"] + ([extra_field] if extra_field else [])
-        rows = model._default_manager.filter(
-            Q(pk__in=ids.values()) | Q(code__in=pending)
-        ).values(*wanted)
+        rows = model._default_manager.filter(Q(pk__in=ids.values()) | Q(code__in=pending)).values(
+            *wanted
+        )
         by_id = {row["id"]: row for row in rows}
         by_code = {row["code"]: row for row in rows}
         names: dict[str, list[dict[str, Any]]] = {}
@@ -542,7 +552,11 @@ def _resolve_batch(rows: list[ParsedRow], ctx: _Context) -> list[ParsedRow]:
 
 
 def _resolve_one(
-    column: schema.Column, raw: str, resolved: dict[str, dict[str, Any]], ctx: _Context, row: ParsedRow
+    column: schema.Column,
+    raw: str,
+    resolved: dict[str, dict[str, Any]],
+    ctx: _Context,
+    row: ParsedRow,
 ) -> Any:
     if column.type in (schema.USER, schema.TEAM):
         if ctx.users is None:
@@ -583,9 +597,8 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
     """Fill derived fields and check what spans several cells; False when refused."""
     values = row.values
     key = ctx.kind.key
-    if "code" in {column.key for column in ctx.kind.columns} and not values.get("code"):
-        if ctx.kind.code_prefix:
-            values["code"] = _generated_code(ctx, row)
+    if ctx.kind.code_prefix and not values.get("code"):
+        values["code"] = _generated_code(ctx, row)
     if key in ("customers", "leads"):
         name = values.get("name") if key == "customers" else values.get("company_name")
         if name:
@@ -707,9 +720,16 @@ def _write_batch(rows: list[ParsedRow], ctx: _Context) -> None:
             counts = _upsert(rows, ctx)
     except (DatabaseError, ValidationError, ValueError) as error:
         if len(rows) == 1:
-            ctx.error(rows[0].number, "", "", _("refused by the database: {reason}").format(
-                reason=str(error).strip().splitlines()[0][:300] if str(error).strip() else type(error).__name__
-            ))
+            ctx.error(
+                rows[0].number,
+                "",
+                "",
+                _("refused by the database: {reason}").format(
+                    reason=str(error).strip().splitlines()[0][:300]
+                    if str(error).strip()
+                    else type(error).__name__
+                ),
+            )
             return
         for row in rows:
             _write_batch([row], ctx)
@@ -803,7 +823,9 @@ def _allocate_ids(model: type[models.Model], count: int, ctx: _Context) -> list[
             return [row[0] for row in cursor.fetchall()]
         start = ctx.next_ids.get(table)
         if start is None:
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {connection.ops.quote_name(table)}")
+            cursor.execute(
+                f"SELECT COALESCE(MAX(id), 0) + 1 FROM {connection.ops.quote_name(table)}"
+            )
             start = cursor.fetchone()[0]
     ctx.next_ids[table] = start + count
     return list(range(start, start + count))
@@ -815,20 +837,28 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]], ctx: _Context
         return []
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     defaults = {}
-    for field in fields:
-        if field.has_default():
-            default = field.get_default()
-            defaults[field.attname] = (
-                ctx.now if callable(field.default) and isinstance(default, dt.datetime) else default
+    for model_field in fields:
+        if model_field.has_default():
+            default = model_field.get_default()
+            defaults[model_field.attname] = (
+                ctx.now
+                if callable(model_field.default) and isinstance(default, dt.datetime)
+                else default
             )
         else:
-            defaults[field.attname] = None if field.null else ""
+            defaults[model_field.attname] = None if model_field.null else ""
     ids = _allocate_ids(model, len(rows), ctx)
     _write_rows(
         model,
-        ["id", *(field.attname for field in fields)],
+        ["id", *(model_field.attname for model_field in fields)],
         [
-            (object_id, *(values.get(field.attname, defaults[field.attname]) for field in fields))
+            (
+                object_id,
+                *(
+                    values.get(model_field.attname, defaults[model_field.attname])
+                    for model_field in fields
+                ),
+            )
             for object_id, values in zip(ids, rows, strict=True)
         ],
     )
@@ -838,8 +868,15 @@ def _insert(model: type[models.Model], rows: list[dict[str, Any]], ctx: _Context
 def _insert_refs(refs: list[tuple[Any, ...]], ctx: _Context) -> None:
     _write_rows(
         ExternalRef,
-        ["source", "content_type_id", "external_id", "object_id", "created_at",
-         "import_run_id", "row_number"],
+        [
+            "source",
+            "content_type_id",
+            "external_id",
+            "object_id",
+            "created_at",
+            "import_run_id",
+            "row_number",
+        ],
         refs,
     )
 
@@ -875,7 +912,9 @@ def _write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
         return
     by_attname = {field.attname: field for field in model._meta.concrete_fields}
     table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(by_attname[column].column) for column in columns)
+    names = ", ".join(
+        connection.ops.quote_name(str(by_attname[column].column)) for column in columns
+    )
     placeholders = ", ".join(["%s"] * len(columns))
     with connection.cursor() as cursor:
         cursor.executemany(
@@ -891,9 +930,7 @@ def raise_duplicate(row: ParsedRow, first: int, ctx: _Context) -> None:
         shown = ""
     else:
         shown = shown.removeprefix("code:")
-        reason = _("duplicate external id: already on row {first} of this file").format(
-            first=first
-        )
+        reason = _("duplicate external id: already on row {first} of this file").format(first=first)
     ctx.error(row.number, "external_id", shown, reason)
 
 
@@ -976,9 +1013,15 @@ class ErrorSink:
     def __init__(self, directory: Path | None = None) -> None:
         directory = directory or Path(tempfile.gettempdir())
         directory.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(
-            "w", suffix=".csv", prefix="import-errors-", dir=directory, delete=False,
-            encoding="utf-8-sig", newline="",
+        # the sink outlives this call and is closed by close(), after the run
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w",
+            suffix=".csv",
+            prefix="import-errors-",
+            dir=directory,
+            delete=False,
+            encoding="utf-8-sig",
+            newline="",
         )
         self.path = Path(handle.name)
         self._handle = handle
@@ -1162,10 +1205,10 @@ def _prepare_context(ctx: _Context) -> None:
         for name, key in ctx.options.stage_map.items():
             if key not in ctx.stages_by_key:
                 raise ImportRefused(
-                    _("The stage mapping names {key}, which the process {process} lacks "
-                      "(it has: {known}).").format(
-                        key=key, process=ctx.process, known=", ".join(ctx.stages_by_key)
-                    )
+                    _(
+                        "The stage mapping names {key}, which the process {process} lacks "
+                        "(it has: {known})."
+                    ).format(key=key, process=ctx.process, known=", ".join(ctx.stages_by_key))
                 )
             ctx.stage_map[fold(name)] = ctx.stages_by_key[key]
 

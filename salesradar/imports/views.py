@@ -5,6 +5,7 @@ The views parse requests and call :mod:`services` and :mod:`exports`; all rules 
 
 from __future__ import annotations
 
+import os
 import tempfile
 import uuid
 from functools import wraps
@@ -192,7 +193,7 @@ def error_report(request: HttpRequest, run_id: int, file_format: str) -> HttpRes
     name = f"{Path(run.file_name).stem}-errors.{file_format}"
     if file_format == "csv":
         return FileResponse(report.open("rb"), as_attachment=True, filename=name)
-    target = Path(tempfile.mkstemp(suffix=".xlsx")[1])
+    target = _temporary_path(".xlsx")
     services.write_error_report(report, target)
     return FileResponse(_open_and_forget(target), as_attachment=True, filename=name)
 
@@ -228,11 +229,15 @@ def export(request: HttpRequest, kind: str, file_format: str) -> HttpResponse:
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)
-    handle.close()
-    target = Path(handle.name)
+    target = _temporary_path(".xlsx")
     exports.write_export(rows, target, "xlsx")
     return FileResponse(_open_and_forget(target), as_attachment=True, filename=filename)
+
+
+def _temporary_path(suffix: str) -> Path:
+    handle, name = tempfile.mkstemp(suffix=suffix)
+    os.close(handle)
+    return Path(name)
 
 
 def _open_and_forget(path: Path) -> Any:

@@ -16,9 +16,28 @@ from tests.imports.helpers import write_csv, write_xlsx
 pytestmark = pytest.mark.django_db
 
 PIPEDRIVE = [
-    ["Deal - ID", "Deal - Title", "Deal - Value", "Deal - Currency", "Deal - Stage",
-     "Deal - Status", "Deal - Owner", "Deal - Organization", "Deal - Deal created"],
-    ["71", "Annual licence", "1,200.50", "USD", "Proposal Made", "open", "li", "Acme", "2026-01-05"],
+    [
+        "Deal - ID",
+        "Deal - Title",
+        "Deal - Value",
+        "Deal - Currency",
+        "Deal - Stage",
+        "Deal - Status",
+        "Deal - Owner",
+        "Deal - Organization",
+        "Deal - Deal created",
+    ],
+    [
+        "71",
+        "Annual licence",
+        "1,200.50",
+        "USD",
+        "Proposal Made",
+        "open",
+        "li",
+        "Acme",
+        "2026-01-05",
+    ],
     ["72", "Pilot", "5万", "CNY", "Negotiations Started", "won", "li", "Acme", "2026-01-07"],
     ["73", "Old deal", "800", "CNY", "Lead In", "lost", "li", "Acme", "2026-01-08"],
 ]
@@ -49,8 +68,13 @@ def test_pipedrive_deals_import_with_confirmed_suggestions_and_the_status_column
     out = StringIO()
 
     call_command(
-        "import", str(path), kind="opportunities", accept_suggested_stages=True,
-        no_progress=True, format="json", stdout=out,
+        "import",
+        str(path),
+        kind="opportunities",
+        accept_suggested_stages=True,
+        no_progress=True,
+        format="json",
+        stdout=out,
     )
 
     summary = json.loads(out.getvalue())
@@ -71,7 +95,11 @@ def test_a_refused_import_writes_the_error_report_where_asked_and_exits_nonzero(
 
     with pytest.raises(SystemExit) as stopped:
         call_command(
-            "import", str(path), kind="customers", errors=str(errors), no_progress=True,
+            "import",
+            str(path),
+            kind="customers",
+            errors=str(errors),
+            no_progress=True,
             stdout=StringIO(),
         )
 
@@ -89,8 +117,13 @@ def test_partial_import_from_the_command_line_keeps_the_good_rows(tmp_path: Path
     out = StringIO()
 
     call_command(
-        "import", str(path), kind="customers", partial=True, no_progress=True,
-        errors=str(tmp_path / "e.csv"), stdout=out,
+        "import",
+        str(path),
+        kind="customers",
+        partial=True,
+        no_progress=True,
+        errors=str(tmp_path / "e.csv"),
+        stdout=out,
     )
 
     assert list(Customer.objects.values_list("name", flat=True)) == ["Acme"]

@@ -10,7 +10,11 @@ from salesradar.imports.readers import UnreadableFile, open_table
 from salesradar.imports.schema import kind_named
 from tests.imports.helpers import write_csv, write_xlsx
 
-ROWS = [["客户名称", "行业", "地区"], ["北京星辰科技有限公司", "制造", "华北"], ["上海海潮", "零售", "华东"]]
+ROWS = [
+    ["客户名称", "行业", "地区"],
+    ["北京星辰科技有限公司", "制造", "华北"],
+    ["上海海潮", "零售", "华东"],
+]
 
 
 @pytest.mark.parametrize(
@@ -40,7 +44,7 @@ def test_a_file_in_no_recognisable_encoding_is_refused_with_a_reason(tmp_path: P
     path = tmp_path / "f.csv"
     path.write_bytes(bytes(range(128, 256)) * 50 + b"\x00\x01")
 
-    with pytest.raises(UnreadableFile, match="binary|encoding"):
+    with pytest.raises(UnreadableFile, match=r"binary|encoding"):
         list(open_table(path).rows)
 
 
@@ -68,7 +72,10 @@ def test_xlsx_with_a_title_row_and_merged_group_headers_finds_the_real_header(
     table = open_table(path, known_header_names(kind_named("customers")))
 
     assert table.headers == ["外部编号", "客户名称", "行业", "负责人"]
-    assert [(number, cells[1]) for number, cells in table.rows] == [(4, "北京星辰"), (5, "上海海潮")]
+    assert [(number, cells[1]) for number, cells in table.rows] == [
+        (4, "北京星辰"),
+        (5, "上海海潮"),
+    ]
     assert any("merged" in note for note in table.notes)
 
 
@@ -80,7 +87,10 @@ def test_xlsx_cells_keep_their_types_for_the_parsers(tmp_path: Path) -> None:
     assert list(open_table(path).rows) == [(2, ["甲", dt.datetime(2026, 3, 1, 9, 0)])]
 
 
-@pytest.mark.parametrize(("name", "content"), [("f.xls", b"\xd0\xcf\x11\xe0"), ("f.xlsx", b"PK no zip"), ("f.pdf", b"%PDF")])
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("f.xls", b"\xd0\xcf\x11\xe0"), ("f.xlsx", b"PK no zip"), ("f.pdf", b"%PDF")],
+)
 def test_files_that_are_not_tables_are_refused_with_a_reason(
     tmp_path: Path, name: str, content: bytes
 ) -> None:

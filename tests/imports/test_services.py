@@ -140,12 +140,36 @@ def test_salesforce_opportunities_map_stages_and_amounts_in_wan(
     path = write_csv(
         tmp_path / "sf.csv",
         [
-            ["Opportunity ID", "Opportunity Name", "Account Name", "Stage", "Amount",
-             "Close Date", "Opportunity Owner", "Created Date"],
-            ["006A", "ERP", "Acme 上海有限公司", "Prospecting", "12.5万", "3/31/2026",
-             "Wei Zhang", "1/15/2026"],
-            ["006B", "CRM", "Acme 上海有限公司", "Closed Won", "1,234,567.80", "2026-02-28",
-             "zhang", "2026-01-02"],
+            [
+                "Opportunity ID",
+                "Opportunity Name",
+                "Account Name",
+                "Stage",
+                "Amount",
+                "Close Date",
+                "Opportunity Owner",
+                "Created Date",
+            ],
+            [
+                "006A",
+                "ERP",
+                "Acme 上海有限公司",
+                "Prospecting",
+                "12.5万",
+                "3/31/2026",
+                "Wei Zhang",
+                "1/15/2026",
+            ],
+            [
+                "006B",
+                "CRM",
+                "Acme 上海有限公司",
+                "Closed Won",
+                "1,234,567.80",
+                "2026-02-28",
+                "zhang",
+                "2026-01-02",
+            ],
         ],
     )
 
@@ -157,7 +181,11 @@ def test_salesforce_opportunities_map_stages_and_amounts_in_wan(
 
     assert report.committed, report.errors
     erp = Opportunity.objects.get(name="ERP")
-    assert (erp.customer_id, erp.stage.key, erp.amount) == (customer.pk, "initial_contact", Decimal("125000.00"))
+    assert (erp.customer_id, erp.stage.key, erp.amount) == (
+        customer.pk,
+        "initial_contact",
+        Decimal("125000.00"),
+    )
     crm = Opportunity.objects.get(name="CRM")
     assert crm.stage.key == "won" and crm.closed_at is not None
     assert crm.amount == Decimal("1234567.80")
@@ -179,7 +207,9 @@ def test_a_stage_that_maps_to_nothing_is_reported_per_row(
 
     report = import_file(path, "opportunities")
 
-    assert [(e.row, e.column, e.value) for e in report.errors] == [(2, "stage", "Perception Analysis")]
+    assert [(e.row, e.column, e.value) for e in report.errors] == [
+        (2, "stage", "Perception Analysis")
+    ]
     assert not Opportunity.objects.exists()
 
 
@@ -189,8 +219,12 @@ def test_reimport_with_a_new_stage_appends_a_stage_change(
     UserFactory(username="zhang")
     CustomerFactory(name="Acme")
     header = ["外部编号", "商机名称", "客户", "阶段", "负责人", "创建时间"]
-    first = write_csv(tmp_path / "a.csv", [header, ["D1", "ERP", "Acme", "初步接洽", "zhang", "2026-01-01"]])
-    second = write_csv(tmp_path / "b.csv", [header, ["D1", "ERP", "Acme", "需求确认", "zhang", "2026-01-01"]])
+    first = write_csv(
+        tmp_path / "a.csv", [header, ["D1", "ERP", "Acme", "初步接洽", "zhang", "2026-01-01"]]
+    )
+    second = write_csv(
+        tmp_path / "b.csv", [header, ["D1", "ERP", "Acme", "需求确认", "zhang", "2026-01-01"]]
+    )
     import_file(first, "opportunities")
 
     report = import_file(second, "opportunities")

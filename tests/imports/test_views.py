@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
-import io
 
 from salesradar.accounts.choices import Role
 from salesradar.crm.models import Customer
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 HUBSPOT_DEALS = (
     "Record ID,Deal Name,Deal Stage,Amount,Close Date,Deal owner,Create Date,Associated Company\n"
-    "9001,ERP rollout,Appointment Scheduled,\"12,000\",2026-04-01,ops,2026-01-05,Acme\n"
+    '9001,ERP rollout,Appointment Scheduled,"12,000",2026-04-01,ops,2026-01-05,Acme\n'
     "9002,CRM seats,Closed Won,3万,2026-02-01,ops,2026-01-06,Acme\n"
 )
 
@@ -82,7 +82,7 @@ def test_refused_rows_are_listed_and_the_error_report_downloads_as_xlsx(
     run.refresh_from_db()
     assert run.status == ImportRun.Status.ROLLED_BACK and not Customer.objects.exists()
     result = ops_client.get(reverse("imports:result", args=[run.pk]))
-    assert [3, "tier", "Z"] == result.context["errors"][0][:3]
+    assert result.context["errors"][0][:3] == [3, "tier", "Z"]
     report = ops_client.get(reverse("imports:errors", args=[run.pk, "xlsx"]))
     rows = list(
         load_workbook(io.BytesIO(b"".join(report.streaming_content)), read_only=True)

@@ -20,7 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--kind", required=True, choices=list(schema.KINDS))
-        parser.add_argument("--as", dest="user", required=True, help="user name whose view to export")
+        parser.add_argument(
+            "--as", dest="user", required=True, help="user name whose view to export"
+        )
         parser.add_argument("--output", "-o", help="file to write (default: KIND.FORMAT)")
         parser.add_argument("--format", choices=FORMATS, help="default: from --output, else xlsx")
         parser.add_argument("--language", choices=["zh-hans", "en"], default="zh-hans")
@@ -41,6 +43,4 @@ class Command(BaseCommand):
         count = write_export(
             export_rows(user, options["kind"], language=options["language"]), target, file_format
         )
-        self.stdout.write(
-            _("{count} rows written to {path}.").format(count=count, path=target)
-        )
+        self.stdout.write(_("{count} rows written to {path}.").format(count=count, path=target))

@@ -47,27 +47,38 @@ class Command(BaseCommand):
             help="system the external ids come from (default: the preset's, or 'file')",
         )
         parser.add_argument(
-            "--map", action="append", default=[], metavar="HEADER=COLUMN",
+            "--map",
+            action="append",
+            default=[],
+            metavar="HEADER=COLUMN",
             help="map a file header to a column (COLUMN empty: ignore the header); repeatable",
         )
         parser.add_argument(
-            "--stage-map", action="append", default=[], metavar="THEIR_STAGE=STAGE_KEY",
+            "--stage-map",
+            action="append",
+            default=[],
+            metavar="THEIR_STAGE=STAGE_KEY",
             help="map a stage name in the file to a stage key of the process; repeatable",
         )
         parser.add_argument(
-            "--accept-suggested-stages", action="store_true",
+            "--accept-suggested-stages",
+            action="store_true",
             help="confirm the stage mapping suggested for the vendor's standard stage names",
         )
         parser.add_argument("--process", help="sales process key (default: the default process)")
         parser.add_argument(
-            "--partial", action="store_true",
+            "--partial",
+            action="store_true",
             help="import the valid rows and report the rest (default: all or nothing)",
         )
-        parser.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="check everything, write nothing"
+        )
         parser.add_argument("--owner", help="user name that owns rows whose owner cell is empty")
         parser.add_argument("--as", dest="actor", help="user name recorded as doing the import")
         parser.add_argument(
-            "--errors", help="where to write the error report, .csv or .xlsx "
+            "--errors",
+            help="where to write the error report, .csv or .xlsx "
             "(default: FILE-errors.csv in the current folder)",
         )
         parser.add_argument("--time-zone", default="", help="zone of times without one")
@@ -169,19 +180,24 @@ class Command(BaseCommand):
             keys = [stage.key for stage in process.stages.all()]
             for name in plan.unmapped:
                 suggestion = plan.suggested.get(name, "")
-                answer = input(
-                    _("Stage {name!r} -> which stage ({keys})? [{suggestion}] ").format(
-                        name=name, keys="/".join(keys), suggestion=suggestion
-                    )
-                ).strip() or suggestion
+                answer = (
+                    input(
+                        _("Stage {name!r} -> which stage ({keys})? [{suggestion}] ").format(
+                            name=name, keys="/".join(keys), suggestion=suggestion
+                        )
+                    ).strip()
+                    or suggestion
+                )
                 if answer not in keys:
                     raise CommandError(_("{answer!r} is not a stage key.").format(answer=answer))
                 chosen[name] = answer
             plan.unmapped = []
         if plan.unmapped:
             lines = [
-                _("These stage names in the file map to no stage of the process {process}; "
-                  "nothing was imported. Map each with --stage-map:").format(process=process)
+                _(
+                    "These stage names in the file map to no stage of the process {process}; "
+                    "nothing was imported. Map each with --stage-map:"
+                ).format(process=process)
             ]
             for name in plan.unmapped:
                 suggestion = plan.suggested.get(name)
@@ -271,14 +287,16 @@ class Command(BaseCommand):
         elif report.committed:
             headline = _("Imported.")
         else:
-            headline = _("Refused: {rows} rows have errors, nothing was written "
-                         "(use --partial to import the valid rows).").format(
-                rows=report.refused_rows
-            )
+            headline = _(
+                "Refused: {rows} rows have errors, nothing was written "
+                "(use --partial to import the valid rows)."
+            ).format(rows=report.refused_rows)
         self.stdout.write(headline)
         self.stdout.write(
-            _("{rows} rows read: {created} created, {updated} updated, {unchanged} unchanged, "
-              "{refused} refused; {seconds:.1f} s ({rate:.0f} rows/s).").format(
+            _(
+                "{rows} rows read: {created} created, {updated} updated, {unchanged} unchanged, "
+                "{refused} refused; {seconds:.1f} s ({rate:.0f} rows/s)."
+            ).format(
                 rows=report.rows_read,
                 created=report.created,
                 updated=report.updated,
