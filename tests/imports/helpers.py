@@ -9,9 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from salesradar.imports import services
-from salesradar.imports.presets import detect_preset, mapping_from_preset
-from salesradar.imports.readers import open_table
-from salesradar.imports.schema import kind_named
 
 
 def write_csv(
@@ -38,12 +35,11 @@ def write_xlsx(path: Path, rows: Sequence[Sequence[Any]], merges: Sequence[str] 
 
 def auto_options(path: Path, kind: str, **overrides: Any) -> services.ImportOptions:
     """Options as the CLI builds them: the detected preset's mapping and source."""
-    table = open_table(path)
-    table.close()
-    preset = detect_preset(table.headers, kind_named(kind))
+    analysis = services.analyse_file(path, kind)
+    preset = analysis.preset
     options = services.ImportOptions(
         kind=kind,
-        mapping=mapping_from_preset(table.headers, preset),
+        mapping=analysis.mapping,
         source=preset.source if preset else "file",
         preset=preset.key if preset else "",
     )

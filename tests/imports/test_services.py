@@ -5,9 +5,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from salesradar.accounts.models import User
 from salesradar.crm.models import Customer
 from salesradar.imports.models import ExternalRef, ImportRun
+from salesradar.imports.services import ImportRefused
 from salesradar.pipeline.models import Opportunity, Process, StageChange
 from tests.factories import CustomerFactory, UserFactory
 from tests.imports.helpers import import_file, write_csv
@@ -234,3 +239,44 @@ def test_reimport_with_a_new_stage_appends_a_stage_change(
     assert opportunity.stage.key == "needs_confirmed"
     change = StageChange.objects.get(opportunity=opportunity)
     assert (change.from_stage.key, change.to_stage.key) == ("initial_contact", "needs_confirmed")
+
+
+CELLS = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["A", "B", "Z", "2026/3/1", "45352", "12.5万", "-", "", "wangfang", "X-1"]),
+)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=st.lists(st.lists(CELLS, min_size=6, max_size=6), min_size=1, max_size=6))
+def test_any_cells_are_either_all_imported_or_nothing_is_written_and_nothing_crashes(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]]
+) -> None:
+    UserFactory(username="wangfang") if not User.objects.filter(username="wangfang") else None
+    before = Customer.objects.count()
+    path = write_csv(tmp_path_factory.mktemp("fuzz") / "c.csv", [CUSTOMER_HEADER, *rows])
+
+    try:
+        report = import_file(path, "customers")
+    except ImportRefused:  # a file that is no table at all (a NUL byte) is refused whole
+        assert Customer.objects.count() == before
+        return
+
+    written = Customer.objects.count() - before
+    if report.committed:
+        assert report.error_count == 0 and written == report.created
+    else:
+        assert written == 0 and report.error_count > 0
+
+
+def test_row_errors_are_reported_in_the_importing_users_language(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", [CUSTOMER_HEADER, ["X-1", "", "制造", "A", "", ""]])
+
+    with translation.override("zh-hans"):
+        report = import_file(path, "customers")
+
+    assert report.errors[0].reason == "必填，但为空"
