@@ -320,6 +320,12 @@ def _fingerprint(parts: Iterable[Any]) -> str:
     return digest.hexdigest()
 
 
+def _plain(raw: Any) -> str:
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return str(raw).strip()
+
+
 def _read_cell(column: schema.Column, raw: Any, ctx: _Context) -> Any:
     """Read one cell as ``column``'s type; references come back as text to resolve later."""
     kind = column.type
@@ -333,9 +339,12 @@ def _read_cell(column: schema.Column, raw: Any, ctx: _Context) -> Any:
         return parse_int(raw)
     if kind == schema.BOOLEAN:
         return parse_bool(raw)
-    text = normalize_text(raw)
-    if text in EMPTY_MARKERS:
+    folded = normalize_text(raw)
+    if folded in EMPTY_MARKERS:
         return None
+    # Free text keeps what the person typed (full-width brackets in 北京（上海）有限公司);
+    # only codes, e-mails and choices are compared in their width-folded form.
+    text = folded if kind in (schema.EMAIL, schema.CURRENCY, schema.CHOICE) else _plain(raw)
     if column.max_length and len(text) > column.max_length:
         raise CellError(
             _("{length} characters; at most {limit} fit").format(
@@ -955,18 +964,20 @@ def _update_existing(
     changed: list[models.Model] = []
     moves: list[models.Model] = []
     unchanged = 0
-    kept_on_update = {"created_at", "stage_entered_at", "updated_at", "code"}
+    # set by the importer, not the file: never a reason to count a row as changed
+    bookkeeping = {"stage_entered_at", "updated_at"}
     for object_id, row in existing.items():
         record = records.get(object_id)
         if record is None:  # the record was deleted since; its stale reference is replaced
             continue
         differs = []
         for attname, value in row.values.items():
-            if attname in kept_on_update and ctx.kind.key_of(attname) not in row.present:
-                continue
+            key = ctx.kind.key_of(attname)
+            if attname in bookkeeping or (key is not None and key not in row.present):
+                continue  # a default for a column the file lacks must not overwrite the record
             if getattr(record, attname) != value:
                 differs.append(attname)
-        if not differs or differs == ["updated_at"]:
+        if not differs:
             unchanged += 1
             continue
         if "updated_at" in row.values and "updated_at" not in differs:

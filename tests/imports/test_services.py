@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from salesradar.accounts.models import User
-from salesradar.crm.models import Customer
+from salesradar.crm.models import Customer, Lead
 from salesradar.imports.models import ExternalRef, ImportRun
 from salesradar.imports.services import ImportRefused
 from salesradar.pipeline.models import Opportunity, Process, StageChange
@@ -280,3 +280,16 @@ def test_row_errors_are_reported_in_the_importing_users_language(tmp_path: Path)
         report = import_file(path, "customers")
 
     assert report.errors[0].reason == "必填，但为空"
+
+
+def test_a_reimport_without_a_column_keeps_what_the_record_has_there(tmp_path: Path) -> None:
+    UserFactory(username="wangfang")
+    header = ["外部编号", "线索编号", "公司名称", "线索来源"]
+    import_file(write_csv(tmp_path / "a.csv", [header, ["L1", "XS-1", "甲公司", "展会"]]), "leads")
+    without_source = write_csv(tmp_path / "b.csv", [header[:3], ["L1", "XS-1", "甲公司（新）"]])
+
+    report = import_file(without_source, "leads")
+
+    lead = Lead.objects.get()
+    assert report.updated == 1
+    assert (lead.company_name, lead.source) == ("甲公司（新）", "exhibition")
