@@ -303,6 +303,7 @@ class _Context:
         self.stages_by_key: dict[str, Any] = {}
         self.stages_by_id: dict[int, Any] = {}
         self.next_ids: dict[str, int] = {}
+        self.header_of = {key: header for header, key in options.mapping.items() if key}
         self.stage_map: dict[str, Any] = {}  # folded name -> Stage
         self.created = 0
         self.updated = 0
@@ -310,7 +311,9 @@ class _Context:
         self.default_owner_id: int | None = None
 
     def error(self, row: int, column: str, value: Any, reason: str) -> None:
-        self.sink.add(RowError(row, column, normalize_text(value)[:200], reason))
+        """Report a refused cell under the file's own name for its column."""
+        shown = self.header_of.get(column, column)
+        self.sink.add(RowError(row, shown, normalize_text(value)[:200], reason))
 
 
 def _fingerprint(parts: Iterable[Any]) -> str:

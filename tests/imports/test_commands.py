@@ -106,7 +106,7 @@ def test_a_refused_import_writes_the_error_report_where_asked_and_exits_nonzero(
     assert stopped.value.code == 1
     assert not Customer.objects.exists()
     rows = list(load_workbook(errors, read_only=True).worksheets[0].iter_rows(values_only=True))
-    assert [row[:2] for row in rows[1:]] == [("3", "tier"), ("3", "created_at")]
+    assert [row[:2] for row in rows[1:]] == [("3", "Tier"), ("3", "Created at")]
 
 
 def test_partial_import_from_the_command_line_keeps_the_good_rows(tmp_path: Path) -> None:

@@ -81,10 +81,10 @@ def test_one_bad_row_refuses_the_whole_file_and_names_row_column_and_reason(
     assert not report.committed
     assert Customer.objects.count() == 0
     found = {(error.row, error.column) for error in report.errors}
-    assert found == {(3, "tier"), (4, "name"), (4, "created_at")}
+    assert found == {(3, "客户等级"), (4, "客户名称"), (4, "创建时间")}
     assert report.refused_rows == 2
     assert ImportRun.objects.get(pk=report.run_id).status == ImportRun.Status.ROLLED_BACK
-    assert report.error_file is not None and "tier" in report.error_file.read_text("utf-8-sig")
+    assert report.error_file is not None and "客户等级" in report.error_file.read_text("utf-8-sig")
 
 
 def test_partial_import_keeps_the_valid_rows_and_reports_the_rest(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_an_external_id_twice_in_one_file_is_reported_on_its_second_row(tmp_path
     # a batch of one row makes the second occurrence meet the first through the database
     for batch_size in (1, 100):
         report = import_file(path, "customers", batch_size=batch_size, dry_run=True)
-        assert [(e.row, e.column, e.value) for e in report.errors] == [(4, "external_id", "X-1")]
+        assert [(e.row, e.column, e.value) for e in report.errors] == [(4, "外部编号", "X-1")]
         assert "row 2" in report.errors[0].reason
     assert Customer.objects.count() == 0
 
@@ -213,7 +213,7 @@ def test_a_stage_that_maps_to_nothing_is_reported_per_row(
     report = import_file(path, "opportunities")
 
     assert [(e.row, e.column, e.value) for e in report.errors] == [
-        (2, "stage", "Perception Analysis")
+        (2, "Stage", "Perception Analysis")
     ]
     assert not Opportunity.objects.exists()
 

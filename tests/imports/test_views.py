@@ -82,14 +82,14 @@ def test_refused_rows_are_listed_and_the_error_report_downloads_as_xlsx(
     run.refresh_from_db()
     assert run.status == ImportRun.Status.ROLLED_BACK and not Customer.objects.exists()
     result = ops_client.get(reverse("imports:result", args=[run.pk]))
-    assert result.context["errors"][0][:3] == [3, "tier", "Z"]
+    assert result.context["errors"][0][:3] == [3, "客户等级", "Z"]
     report = ops_client.get(reverse("imports:errors", args=[run.pk, "xlsx"]))
     rows = list(
         load_workbook(io.BytesIO(b"".join(report.streaming_content)), read_only=True)
         .worksheets[0]
         .iter_rows(values_only=True)
     )
-    assert rows[0] == ("row", "column", "value", "reason") and rows[1][:2] == ("3", "tier")
+    assert rows[0] == ("row", "column", "value", "reason") and rows[1][:2] == ("3", "客户等级")
 
 
 def test_a_rep_may_export_but_not_import(client: Client) -> None:
