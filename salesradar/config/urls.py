@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("salesradar.api.urls")),
+    path("imports/", include("salesradar.imports.urls")),
     path("", include("salesradar.web.urls")),
 ]

@@ -24,6 +24,17 @@ class ExternalRef(models.Model):
     object_id = models.PositiveBigIntegerField(_("object id"))
     target = GenericForeignKey("content_type", "object_id")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # TRICKY: the run and row that last wrote this reference let an import find an external id
+    # that appears twice in one file through the database, without holding every id in memory.
+    import_run = models.ForeignKey(
+        "imports.ImportRun",
+        verbose_name=_("last import"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    row_number = models.PositiveIntegerField(_("row in that import's file"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("external reference")
@@ -38,3 +49,56 @@ class ExternalRef(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+
+class ImportRun(models.Model):
+    """One import of one file: its settings, what came of it and where its error report is.
+
+    The web flow keeps the uploaded file here between its steps (upload, map, dry run,
+    import); the CLI records its runs too, so a nightly import that stopped can be seen.
+    """
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded, not yet run")
+        DRY_RUN = "dry_run", _("Dry run done, nothing written")
+        COMMITTED = "committed", _("Imported")
+        ROLLED_BACK = "rolled_back", _("Refused, nothing written")
+        FAILED = "failed", _("Failed, nothing written")
+
+    kind = models.CharField(_("kind"), max_length=32)
+    source = models.CharField(_("source system"), max_length=64, default="file")
+    file_name = models.CharField(_("file name"), max_length=255)
+    stored_path = models.CharField(_("stored file"), max_length=500, blank=True)
+    preset = models.CharField(_("column preset"), max_length=64, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
+    stage_map = models.JSONField(_("stage mapping"), default=dict, blank=True)
+    partial = models.BooleanField(_("import valid rows, report the rest"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.UPLOADED
+    )
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    rows_read = models.PositiveIntegerField(_("rows read"), default=0)
+    created = models.PositiveIntegerField(_("rows created"), default=0)
+    updated = models.PositiveIntegerField(_("rows updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("rows unchanged"), default=0)
+    refused = models.PositiveIntegerField(_("rows refused"), default=0)
+    error_sample = models.JSONField(_("first errors"), default=list, blank=True)
+    error_report = models.CharField(_("error report file"), max_length=500, blank=True)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        verbose_name = _("import run")
+        verbose_name_plural = _("import runs")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.file_name}"
