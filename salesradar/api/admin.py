@@ -33,6 +33,11 @@ class ApiTokenForm(forms.ModelForm):
         model = ApiToken
         fields = ["user", "name", "expires_at"]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.instance.scopes = sorted(cleaned.get("scope_choices") or [])
+        return cleaned
+
 
 @admin.action(description=_("Revoke the selected tokens"))
 def revoke_tokens(

@@ -111,22 +111,18 @@ class WebhookSubscription(models.Model):
     def clean(self) -> None:
         from salesradar.api.channel import EVENT_WEBHOOK_KIND
 
+        errors: dict[str, str] = {}
         if self.channel_id and self.channel.kind != EVENT_WEBHOOK_KIND:
-            raise ValidationError(
-                {"channel": _("Choose a channel of kind “event webhook”.")}, code="channel_kind"
-            )
+            errors["channel"] = _("Choose a channel of kind “event webhook”.")
         events = self.events
         if not isinstance(events, list) or not events:
-            raise ValidationError({"events": _("Choose at least one event.")})
-        unknown = [event for event in events if event not in EventType.values]
-        if unknown:
-            raise ValidationError(
-                {
-                    "events": _("Unknown events {unknown}; known: {known}.").format(
-                        unknown=", ".join(map(str, unknown)), known=", ".join(EventType.values)
-                    )
-                }
+            errors["events"] = _("Choose at least one event.")
+        elif unknown := [event for event in events if event not in EventType.values]:
+            errors["events"] = _("Unknown events {unknown}; known: {known}.").format(
+                unknown=", ".join(map(str, unknown)), known=", ".join(EventType.values)
             )
+        if errors:
+            raise ValidationError(errors)
 
 
 class OutboundEvent(models.Model):

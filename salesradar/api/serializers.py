@@ -90,6 +90,11 @@ class OwnedDefaultMixin:
 
     owner_field = "owner"
 
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()  # type: ignore[misc]
+        fields[self.owner_field].required = False
+        return fields  # type: ignore[no-any-return]
+
     def create(self, validated_data: dict[str, Any]) -> Any:
         validated_data.setdefault(self.owner_field, self.context["request"].user)
         return super().create(validated_data)  # type: ignore[misc]

@@ -73,7 +73,9 @@ class ApiViewMixin:
             return
         refuse_oversized(request.META)
         method = (request.method or "").lower()
-        handler = getattr(self, method)
+        handler = getattr(self, method, None)
+        if handler is None:
+            return  # dispatch answers 405
         key = request.headers.get(HEADER)
         if key is not None:
 
