@@ -9,9 +9,28 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db import models
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
-DATE_RANGE = ("gte", "lte")
+# The widest integer every supported database stores; a larger filter value is a 400, not an
+# overflow deep in the driver.
+LARGEST_ID = 2**63 - 1
+
+
+class IdField(forms.IntegerField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", -LARGEST_ID)
+        kwargs.setdefault("max_value", LARGEST_ID)
+        super().__init__(*args, **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.INT64)
+class IdFilter(django_filters.NumberFilter):
+    """An integer filter bounded to what the database can compare."""
+
+    field_class = IdField
 
 
 def filterset_for(
@@ -25,7 +44,7 @@ def filterset_for(
     """Build a FilterSet: ``exact`` fields, ``references`` by id, ``ranges`` with _after/_before."""
     attrs: dict[str, Any] = {}
     for name in references:
-        attrs[name] = django_filters.NumberFilter(field_name=f"{name}_id")
+        attrs[name] = IdFilter(field_name=f"{name}_id")
         attrs[f"{name}__isnull"] = django_filters.BooleanFilter(
             field_name=f"{name}_id", lookup_expr="isnull"
         )
@@ -42,6 +61,9 @@ def filterset_for(
         attrs[f"{name}_contains"] = django_filters.CharFilter(
             field_name=name, lookup_expr="icontains"
         )
+    for name in exact:
+        if isinstance(model._meta.get_field(name), models.IntegerField):
+            attrs[name] = IdFilter(field_name=name)
     meta = type("Meta", (), {"model": model, "fields": list(exact)})
     attrs["Meta"] = meta
     return type(f"{model.__name__}FilterSet", (django_filters.FilterSet,), attrs)
