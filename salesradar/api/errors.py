@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -82,6 +82,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             " ".join(exc.messages) if isinstance(exc, DjangoValidationError) else str(exc)
         )
         return Response(body("invalid", message, fields), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        return Response(
+            body("invalid", _("The database cannot store or compare a value of this request.")),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     if isinstance(exc, IntegrityError):
         return Response(
             body("conflict", _("The change conflicts with data already stored.")),

@@ -6,11 +6,14 @@ choice, so a filter never tells the caller whether an id it may not see exists.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import django_filters
 from django import forms
 from django.db import models
+from django.utils.translation import gettext as _
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -24,6 +27,23 @@ class IdField(forms.IntegerField):
         kwargs.setdefault("min_value", -LARGEST_ID)
         kwargs.setdefault("max_value", LARGEST_ID)
         super().__init__(*args, **kwargs)
+
+
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time turned into UTC, so no database sees an offset it cannot store."""
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        try:
+            parsed = super().to_python(value)
+            return parsed.astimezone(dt.UTC) if parsed and parsed.tzinfo is not None else parsed
+        except OverflowError:
+            raise forms.ValidationError(
+                _("The time {value} is out of range.").format(value=value), code="overflow"
+            ) from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 @extend_schema_field(OpenApiTypes.INT64)
@@ -51,7 +71,7 @@ def filterset_for(
     for name in ranges:
         field = model._meta.get_field(name)
         filter_class = (
-            django_filters.IsoDateTimeFilter
+            UtcDateTimeFilter
             if isinstance(field, models.DateTimeField)
             else django_filters.DateFilter
         )

@@ -24,7 +24,7 @@ class ApiToken(models.Model):
     )
     name = models.CharField(_("name"), max_length=100, help_text=_("What the token is for."))
     prefix = models.CharField(
-        _("prefix"), max_length=16, editable=False, help_text=_("Start of the token, to tell it")
+        _("prefix"), max_length=16, editable=False, help_text=_("Start of the token, to tell it apart")
     )
     digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)

@@ -125,3 +125,16 @@ def test_unknown_api_addresses_answer_json_404(rep_client: APIClient) -> None:
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_a_time_filter_with_an_extreme_offset_is_compared_in_utc(rep_client: APIClient) -> None:
+    response = rep_client.get("/api/customers/?created_at_after=0236-07-13T06:15:19.82%2B23:00")
+
+    assert response.status_code == 200
+
+
+def test_a_time_filter_out_of_range_is_a_400(rep_client: APIClient) -> None:
+    response = rep_client.get("/api/customers/?created_at_after=0001-01-01T00:00:00%2B14:00")
+
+    assert response.status_code == 400
+    assert "created_at_after" in response.json()["fields"]

@@ -24,7 +24,7 @@ from salesradar.pipeline.models import Process
 from tests.api.factories import Org, firing_alert
 from tests.factories import ActivityFactory, ContactFactory, OpportunityFactory, QuoteFactory
 
-EXAMPLES = {GenerationMode.POSITIVE: 12, GenerationMode.NEGATIVE: 8}
+EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 6}
 
 
 def seed(org: Org) -> None:
