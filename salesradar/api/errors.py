@@ -75,12 +75,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         document.update(exc.extra)
         return Response(document, status=exc.status_code)
     if isinstance(exc, DjangoValidationError | NaiveDatetimeError):
-        fields = (
-            django_validation_fields(exc) if isinstance(exc, DjangoValidationError) else {}
-        )
-        message = (
-            " ".join(exc.messages) if isinstance(exc, DjangoValidationError) else str(exc)
-        )
+        fields = django_validation_fields(exc) if isinstance(exc, DjangoValidationError) else {}
+        message = " ".join(exc.messages) if isinstance(exc, DjangoValidationError) else str(exc)
         return Response(body("invalid", message, fields), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DataError):
         return Response(

@@ -227,7 +227,9 @@ def emit_alert_events(*, until: dt.datetime, limit: int = 5000) -> int:
         .select_related("alert__rule")
         .order_by("at", "id")[:limit]
     )
-    subscriptions = {event_type: subscriptions_for(event_type) for event_type in wanted.values()}
+    subscriptions: dict[str, list[WebhookSubscription]] = {
+        str(event_type): subscriptions_for(event_type) for event_type in wanted.values()
+    }
     count = 0
     with transaction.atomic():
         events: list[OutboundEvent] = []

@@ -134,8 +134,9 @@ def validate_mapping(mapping: Any, process: Process | None) -> None:
             raise MappingError(_("Every stage name must map to a stage key."))
         if ours not in SPECIAL_STAGES and known and ours not in known:
             raise MappingError(
-                _("“{theirs}” maps to “{ours}”, which is not a stage of the process ({known}).")
-                .format(theirs=theirs, ours=ours, known=", ".join(sorted(known)))
+                _(
+                    "“{theirs}” maps to “{ours}”, which is not a stage of the process ({known})."
+                ).format(theirs=theirs, ours=ours, known=", ".join(sorted(known)))
             )
 
 
@@ -149,8 +150,9 @@ def map_stage(source: InboundSource, process: Process, their_stage: str) -> Stag
             break
     if ours is None:
         raise Refused(
-            _("Their stage “{stage}” maps to nothing; add it to the source's stage mapping.")
-            .format(stage=their_stage)
+            _(
+                "Their stage “{stage}” maps to nothing; add it to the source's stage mapping."
+            ).format(stage=their_stage)
         )
     stages = Stage.objects.filter(process=process)
     if ours == "won":
@@ -409,7 +411,9 @@ def receive(
             return known, False
         try:
             with transaction.atomic():
-                return InboundEvent.objects.create(source=source, event_id=event_id, **values), False
+                return InboundEvent.objects.create(
+                    source=source, event_id=event_id, **values
+                ), False
         except IntegrityError:
             pass
     # a concurrent delivery of the same event recorded it first

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -24,7 +24,10 @@ class ApiToken(models.Model):
     )
     name = models.CharField(_("name"), max_length=100, help_text=_("What the token is for."))
     prefix = models.CharField(
-        _("prefix"), max_length=16, editable=False, help_text=_("Start of the token, to tell it apart")
+        _("prefix"),
+        max_length=16,
+        editable=False,
+        help_text=_("Start of the token, to tell it apart"),
     )
     digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)
@@ -111,7 +114,7 @@ class WebhookSubscription(models.Model):
     def clean(self) -> None:
         from salesradar.api.channel import EVENT_WEBHOOK_KIND
 
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         if self.channel_id and self.channel.kind != EVENT_WEBHOOK_KIND:
             errors["channel"] = _("Choose a channel of kind “event webhook”.")
         events = self.events
@@ -194,9 +197,7 @@ class InboundSource(models.Model):
         related_name="+",
         help_text=_("Owner of new records when the event names nobody we know."),
     )
-    tolerance_seconds = models.PositiveIntegerField(
-        _("timestamp tolerance (seconds)"), default=300
-    )
+    tolerance_seconds = models.PositiveIntegerField(_("timestamp tolerance (seconds)"), default=300)
     enabled = models.BooleanField(_("enabled"), default=True)
 
     class Meta:

@@ -28,7 +28,11 @@ router.register("alerts", views.AlertViewSet)
 urlpatterns: list[URLPattern | URLResolver] = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="api:schema", template_name="api/redoc.html"),
+        name="redoc",
+    ),
     path("inbound/<slug:key>/", InboundWebhookView.as_view(), name="inbound"),
     *router.urls,
     re_path(r"^.*$", not_found),

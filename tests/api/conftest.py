@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.api.factories import Org, build_org, client_for
+from tests.api.receivers import event_receiver  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -89,9 +89,7 @@ def test_move_of_someone_elses_deal_is_404(rep_client: APIClient, org: Org) -> N
     assert response.status_code == 404
 
 
-def test_acknowledging_an_alert_goes_through_the_lifecycle(
-    rep_client: APIClient, org: Org
-) -> None:
+def test_acknowledging_an_alert_goes_through_the_lifecycle(rep_client: APIClient, org: Org) -> None:
     alert = firing_alert(org.rep)
 
     response = rep_client.post(
@@ -137,7 +135,9 @@ def test_manager_sees_team_alerts_and_a_rep_not_a_peers(org: Org) -> None:
     team_level = firing_alert(owner=org.manager, team=org.east, key="team-rule")
     west = firing_alert(org.outsider, team=org.west, key="west-rule")
 
-    manager_ids = {row["id"] for row in client_for(org.manager).get("/api/alerts/").json()["results"]}
+    manager_ids = {
+        row["id"] for row in client_for(org.manager).get("/api/alerts/").json()["results"]
+    }
 
     assert manager_ids == {peers.pk, team_level.pk}
     assert west.pk not in manager_ids

@@ -79,7 +79,9 @@ def test_an_expired_key_may_be_used_again(rep_client: APIClient, org: Org) -> No
 
 def test_purge_drops_expired_records_only(rep_client: APIClient) -> None:
     rep_client.post("/api/customers/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="old")
-    rep_client.post("/api/customers/", {**BODY, "code": "C2"}, format="json", HTTP_IDEMPOTENCY_KEY="new")
+    rep_client.post(
+        "/api/customers/", {**BODY, "code": "C2"}, format="json", HTTP_IDEMPOTENCY_KEY="new"
+    )
     IdempotencyRecord.objects.filter(key="old").update(
         expires_at=timezone.now() - dt.timedelta(hours=1)
     )

@@ -179,7 +179,10 @@ def test_unknown_event_types_are_recorded_as_ignored(source: InboundSource) -> N
 
 def test_a_known_customer_is_updated_not_duplicated(source: InboundSource) -> None:
     send("evt-13", {"type": "customer.upserted", "data": {"id": "001B", "name": "甲公司"}})
-    send("evt-14", {"type": "customer.upserted", "data": {"id": "001B", "name": "甲公司（新）", "tier": "A"}})
+    send(
+        "evt-14",
+        {"type": "customer.upserted", "data": {"id": "001B", "name": "甲公司（新）", "tier": "A"}},
+    )
 
     customer = Customer.objects.get()
     assert (customer.name, customer.tier) == ("甲公司（新）", "A")

@@ -20,7 +20,7 @@ from salesradar.notify.models import Channel, Delivery
 from salesradar.pipeline.models import Process
 from salesradar.pipeline.services import move_stage
 from tests.api.factories import Org, firing_alert
-from tests.api.receivers import EventReceiver, event_receiver  # noqa: F401  (fixture)
+from tests.api.receivers import EventReceiver
 from tests.factories import OpportunityFactory
 from tests.notify.servers import WEBHOOK_SECRET
 
@@ -148,9 +148,7 @@ def test_alert_transitions_written_in_bulk_are_announced_once(org: Org) -> None:
     assert Delivery.objects.count() == 1
 
 
-def test_a_failing_receiver_is_retried_later(
-    org: Org, event_receiver: EventReceiver
-) -> None:
+def test_a_failing_receiver_is_retried_later(org: Org, event_receiver: EventReceiver) -> None:
     subscribe(["lead.created"], url=f"{event_receiver.base_url}/hooks")
     event_receiver.mode = "server_error"
     Lead.objects.create(code="L104", company_name="某公司", source="api")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from salesradar.crm.choices import LeadStatus
@@ -102,11 +102,11 @@ def test_list_query_count_does_not_grow_with_rows(org: Org) -> None:
     assert len(few.captured_queries) == len(many.captured_queries) == 3
 
 
-def test_created_customer_belongs_to_the_caller_by_default(
-    rep_client: APIClient, org: Org
-) -> None:
+def test_created_customer_belongs_to_the_caller_by_default(rep_client: APIClient, org: Org) -> None:
     response = rep_client.post(
-        "/api/customers/", {"code": "C900", "name": "杭州某某贸易有限公司", "tier": "B"}, format="json"
+        "/api/customers/",
+        {"code": "C900", "name": "杭州某某贸易有限公司", "tier": "B"},
+        format="json",
     )
 
     assert response.status_code == 201, response.json()
@@ -119,7 +119,9 @@ def test_a_rep_cannot_give_a_customer_to_someone_they_cannot_see(
     rep_client: APIClient, org: Org
 ) -> None:
     response = rep_client.post(
-        "/api/customers/", {"code": "C901", "name": "某公司", "owner": org.outsider.pk}, format="json"
+        "/api/customers/",
+        {"code": "C901", "name": "某公司", "owner": org.outsider.pk},
+        format="json",
     )
 
     assert response.status_code == 400
@@ -225,7 +227,10 @@ def test_assigning_a_lead_sets_status_and_time_and_unassigning_recycles(
     lead = Lead.objects.create(code="L2", company_name="某公司", source="web_form")
     # a manager cannot see an unowned lead, so the director hands it over first
     director = client_for(org.director)
-    assert director.patch(f"/api/leads/{lead.pk}/", {"owner": org.rep.pk}, format="json").status_code == 200
+    assert (
+        director.patch(f"/api/leads/{lead.pk}/", {"owner": org.rep.pk}, format="json").status_code
+        == 200
+    )
     lead.refresh_from_db()
     assert lead.status == LeadStatus.ASSIGNED and lead.assigned_at is not None
 
@@ -242,7 +247,9 @@ def test_users_and_teams_are_read_only(org: Org) -> None:
 
     assert client.get("/api/users/").status_code == 200
     assert client.post("/api/users/", {"username": "x"}, format="json").status_code == 405
-    assert client.patch(f"/api/teams/{org.east.pk}/", {"name": "x"}, format="json").status_code == 405
+    assert (
+        client.patch(f"/api/teams/{org.east.pk}/", {"name": "x"}, format="json").status_code == 405
+    )
 
 
 def test_a_rep_sees_only_themself_among_users(rep_client: APIClient, org: Org) -> None:

@@ -37,6 +37,37 @@ def seed(org: Org) -> None:
         firing_alert(owner, key=f"rule-{owner.pk}")
 
 
+def fuzz(
+    operation: Any,
+    mode: GenerationMode,
+    examples: int,
+    headers: dict[str, str],
+    failures: list[str],
+    answered: Counter[int],
+) -> None:
+    """Send ``examples`` generated requests to one operation; note every 5xx."""
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def exercise(case: Any) -> None:
+        response = case.call(headers=headers)
+        answered[response.status_code] += 1
+        if response.status_code >= 500:
+            failures.append(
+                f"{operation.label} [{mode.value}] -> {response.status_code}: "
+                f"{case.as_curl_command()}\n{response.text[:300]}"
+            )
+
+    exercise()
+
+
 @pytest.fixture
 def connection_kept_open() -> Iterator[None]:
     """Keep the test's database connection across WSGI requests, as Django's test client does.
@@ -69,26 +100,7 @@ def test_no_generated_request_makes_the_api_fail(org: Org, default_process: Proc
         operation = result.ok()
         operations += 1
         for mode, examples in EXAMPLES.items():
-
-            @settings(
-                max_examples=examples,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=operation.as_strategy(generation_mode=mode))
-            def exercise(case: Any) -> None:
-                response = case.call(headers=headers)
-                answered[response.status_code] += 1
-                if response.status_code >= 500:
-                    failures.append(
-                        f"{operation.label} [{mode.value}] -> {response.status_code}: "
-                        f"{case.as_curl_command()}\n{response.text[:300]}"
-                    )
-
-            exercise()
+            fuzz(operation, mode, examples, headers, failures, answered)
     assert operations > 40
     assert answered[201] > 0 and answered[200] > 0, answered  # valid writes got through
     assert answered[400] > 0, answered  # and broken ones were refused
