@@ -17,7 +17,6 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Value
 from django.db.models.functions import Cast, Concat
-from django.utils import timezone
 
 from salesradar.alerts.choices import EventKind
 from salesradar.alerts.models import Alert, AlertEvent
@@ -73,7 +72,7 @@ def deliveries_for(
                 "text": f"{event.event_type} {event.occurred_at.isoformat()}",
                 "items": [],
             },
-            next_attempt_at=timezone.now(),
+            next_attempt_at=event.occurred_at,  # due at once, also for the run that queues it
         )
         for channel_id in channel_ids
     ]

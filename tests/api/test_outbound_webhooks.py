@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,7 +23,7 @@ from salesradar.pipeline.models import Process
 from salesradar.pipeline.services import move_stage
 from tests.api.factories import Org, firing_alert
 from tests.api.receivers import EventReceiver
-from tests.factories import OpportunityFactory
+from tests.factories import OpportunityFactory, QuoteFactory, TeamFactory, UserFactory
 from tests.notify.servers import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +171,39 @@ def test_a_subscription_needs_an_event_webhook_channel_and_known_events(db: None
         subscription.full_clean()
 
     assert set(refused.value.message_dict) == {"channel", "events"}
+
+
+def test_an_alert_fired_by_a_real_evaluation_reaches_the_subscriber(
+    event_receiver: EventReceiver,
+) -> None:
+    from salesradar.config.jobs import evaluate_rules, send_notifications
+
+    subscribe(["alert.fired"], url=f"{event_receiver.base_url}/hooks")
+    rep = UserFactory(team=TeamFactory(), date_joined=timezone.now() - dt.timedelta(days=30))
+    QuoteFactory(
+        opportunity=OpportunityFactory(owner=rep),
+        requested_at=timezone.now() - dt.timedelta(days=4),
+    )
+
+    evaluate_rules()
+    send_notifications()
+
+    fired = [request.json for request in event_receiver.requests]
+    firing = AlertEvent.objects.filter(kind=EventKind.FIRING).count()
+    assert len(fired) == firing > 0
+    assert {document["type"] for document in fired} == {"alert.fired"}
+    assert "quote-unanswered" in {document["data"]["alert"]["rule"] for document in fired}
+    assert all(request.problems == [] for request in event_receiver.requests)
+
+
+def test_the_celery_task_queues_the_same_alert_events(org: Org) -> None:
+    from salesradar.api.tasks import announce_alert_events
+
+    subscribe(["alert.fired"])
+    alert = firing_alert(org.rep)
+    AlertEvent.objects.bulk_create(
+        [AlertEvent(alert=alert, at=timezone.now(), kind=EventKind.FIRING, to_state="firing")]
+    )
+
+    assert announce_alert_events.apply().get() == 1
+    assert OutboundEvent.objects.get().event_type == "alert.fired"
