@@ -369,6 +369,12 @@ class TargetSerializer(ApiModelSerializer):
         fields = ["id", "user", "team", "period", "period_start", "measure", "value", "currency"]
         validators: list[Any] = []  # the model's constraints are checked in validate()
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from salesradar.api.services import check_target_author
+
+        check_target_author(self.context["request"].user)
+        return super().validate(attrs)
+
 
 class AlertSerializer(ApiModelSerializer):
     rule_key = serializers.CharField(source="rule.key", read_only=True)

@@ -13,7 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 
+from salesradar.accounts.choices import Role
 from salesradar.accounts.models import User
 from salesradar.activities.models import Activity
 from salesradar.crm.choices import LeadStatus
@@ -70,6 +72,12 @@ def check_activity(
         errors["occurred_at"] = [_("A follow-up cannot be logged in the future.")]
     if errors:
         raise serializers.ValidationError(errors)
+
+
+def check_target_author(user: User) -> None:
+    """Targets are set by managers and above; a rep reads theirs."""
+    if user.role == Role.REP and not user.is_superuser:
+        raise PermissionDenied(_("Only managers, directors, operations and admins set targets."))
 
 
 def log_activity(data: dict[str, Any]) -> Activity:

@@ -203,3 +203,27 @@ def test_a_mapping_to_a_stage_the_process_lacks_is_refused(default_process: Proc
         source.full_clean()
 
     assert "stage_mapping" in refused.value.message_dict
+
+
+def test_an_event_that_failed_on_our_side_is_applied_when_sent_again(
+    source: InboundSource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesradar.api import inbound
+
+    real = inbound.upsert_customer
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(inbound, "upsert_customer", broken)
+    failed = send("evt-16", {"type": "customer.upserted", "data": {"id": "001C", "name": "乙公司"}})
+    monkeypatch.setattr(inbound, "upsert_customer", real)
+    retried = send(
+        "evt-16", {"type": "customer.upserted", "data": {"id": "001C", "name": "乙公司"}}
+    )
+
+    assert failed.status_code == 503
+    assert retried.status_code == 200
+    event = InboundEvent.objects.get()
+    assert (event.outcome, event.attempts) == ("applied", 2)
+    assert Customer.objects.get().name == "乙公司"

@@ -261,3 +261,21 @@ def test_stage_history_is_listed_and_read_only(org: Org, rep_client: APIClient) 
     response = rep_client.post("/api/stage-changes/", {}, format="json")
 
     assert response.status_code == 405
+
+
+def test_a_manager_sets_a_team_target_and_a_rep_cannot(org: Org) -> None:
+    body = {
+        "team": org.east.pk,
+        "period": "month",
+        "period_start": "2026-03-01",
+        "measure": "won_amount",
+        "value": "500000.00",
+    }
+
+    refused = client_for(org.rep).post("/api/targets/", body, format="json")
+    created = client_for(org.manager).post("/api/targets/", body, format="json")
+    twice = client_for(org.manager).post("/api/targets/", body, format="json")
+
+    assert refused.status_code == 403
+    assert created.status_code == 201, created.json()
+    assert twice.status_code == 400  # one target per team, period and measure

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from io import StringIO
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from salesradar.api.models import ApiToken
@@ -115,3 +118,21 @@ def test_admin_creates_a_token_and_shows_the_secret_once(org: Org) -> None:
     shown = [str(message) for message in response.context["messages"]]
     assert token.scopes == ["read"]
     assert any(token.prefix in message for message in shown)
+
+
+def test_an_expired_token_is_refused(org: Org) -> None:
+    issued = issue_token(
+        org.rep, name="short", scopes=["read"], expires_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    ApiToken.objects.filter(pk=issued.token.pk).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+
+    assert client.get("/api/customers/").status_code == 401
+
+
+def test_unknown_scopes_are_refused(org: Org) -> None:
+    with pytest.raises(ValidationError):
+        issue_token(org.rep, name="x", scopes=["admin"])
