@@ -6,3 +6,11 @@ class ApiConfig(AppConfig):
     name = "salesradar.api"
     label = "api"
     verbose_name = _("REST API and webhooks")
+
+    def ready(self) -> None:
+        from salesradar.api import schema, signals
+        from salesradar.api.channel import register_event_channel
+
+        register_event_channel()
+        signals.connect()
+        schema.register()

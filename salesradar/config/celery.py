@@ -40,7 +40,7 @@ app.conf.update(
     timezone="UTC",
     broker_connection_retry_on_startup=True,
 )
-app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify"])
+app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify", "salesradar.api"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
@@ -68,6 +68,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.notify.tasks.housekeep",
             "schedule": float(HOUSEKEEPING_SECONDS),
             "options": {"expires": HOUSEKEEPING_SECONDS},
+        },
+        "webhook-events": {
+            "task": "salesradar.api.tasks.announce_alert_events",
+            "schedule": 5.0,
+            "options": {"expires": 30},
         },
     }
 

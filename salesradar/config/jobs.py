@@ -20,11 +20,13 @@ def evaluate_rules() -> None:
 
 
 def send_notifications() -> None:
+    from salesradar.api.events import emit_alert_events
     from salesradar.notify.dispatch import dispatch_due
     from salesradar.notify.services import plan_notifications
 
     now = timezone.now()
     plan_notifications(until=now)
+    emit_alert_events(until=now)  # alert transitions the engine wrote in bulk, for webhooks
     dispatch_due(now=now)
 
 

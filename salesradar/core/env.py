@@ -29,6 +29,9 @@ DOCUMENTED = {
     "take it over (default: 300)",
     "EVALUATE_MINUTES": "minutes between rule evaluations of the in-process scheduler "
     "(default: 15)",
+    "API_MAX_BODY_BYTES": "largest request body the REST API and the inbound webhook accept, "
+    "in bytes (default: 1048576)",
+    "API_IDEMPOTENCY_HOURS": "hours an API Idempotency-Key is remembered (default: 24)",
     "BASE_URL": "address people use to reach the web app, for links in notifications "
     "(default: http://127.0.0.1:8000)",
     "BRIEFING_HOUR": "local hour (0-23) from which each person's morning briefing is sent "

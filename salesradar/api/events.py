@@ -1,0 +1,268 @@
+"""Outbound domain events, written to the notification outbox in the caller's transaction.
+
+``emit`` records one ``OutboundEvent`` and one ``Delivery`` per subscribed channel inside the
+transaction that made the change (a lead saved, a stage moved, an alert acknowledged), so an
+event exists exactly when its change does. Alert transitions written in bulk by the rule engine
+send no signals; ``emit_alert_events`` picks those up afterwards from the append-only alert
+history (the same way the notification planner does), and the unique ``source_key`` keeps any
+event from being sent twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Value
+from django.db.models.functions import Cast, Concat
+
+from salesradar.alerts.choices import EventKind
+from salesradar.alerts.models import Alert, AlertEvent
+from salesradar.api.choices import EventType
+from salesradar.api.models import OutboundEvent, WebhookSubscription
+from salesradar.crm.models import Lead
+from salesradar.notify.models import Channel, Delivery
+from salesradar.pipeline.models import Opportunity, StageChange
+
+ALERT_EVENTS = {
+    EventKind.FIRING: EventType.ALERT_FIRED,
+    EventKind.ACKNOWLEDGED: EventType.ALERT_ACKNOWLEDGED,
+    EventKind.RESOLVED: EventType.ALERT_RESOLVED,
+}
+
+
+def iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def subscriptions_for(event_type: str) -> list[WebhookSubscription]:
+    """Active subscriptions to ``event_type`` (few rows; filtered here to stay portable)."""
+    return [
+        subscription
+        for subscription in WebhookSubscription.objects.filter(active=True, channel__enabled=True)
+        if event_type in (subscription.events or [])
+    ]
+
+
+def envelope(event: OutboundEvent) -> dict[str, Any]:
+    """The Standard Webhooks document a receiver gets: type, timestamp, data."""
+    return {
+        "type": event.event_type,
+        "timestamp": event.occurred_at.isoformat(),
+        "data": {"event_id": event.pk, **event.data},
+    }
+
+
+def deliveries_for(
+    event: OutboundEvent, subscriptions: Iterable[WebhookSubscription]
+) -> list[Delivery]:
+    document = envelope(event)
+    channel_ids = sorted({subscription.channel_id for subscription in subscriptions})
+    return [
+        Delivery(
+            channel_id=channel_id,
+            evaluation_at=event.occurred_at,
+            alert_events=[],
+            payload={
+                "event": document,
+                "language": "en",
+                "subject": event.event_type,
+                "text": f"{event.event_type} {event.occurred_at.isoformat()}",
+                "items": [],
+            },
+            next_attempt_at=event.occurred_at,  # due at once, also for the run that queues it
+        )
+        for channel_id in channel_ids
+    ]
+
+
+def emit(
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    at: dt.datetime,
+    source_key: str | None = None,
+) -> OutboundEvent | None:
+    """Record ``event_type`` and queue it for every subscriber, in the current transaction."""
+    subscriptions = subscriptions_for(event_type)
+    if not subscriptions:
+        return None
+    with transaction.atomic():
+        if source_key and OutboundEvent.objects.filter(source_key=source_key).exists():
+            return None
+        event = OutboundEvent.objects.create(
+            event_type=event_type, occurred_at=at, data=data, source_key=source_key
+        )
+        deliveries = Delivery.objects.bulk_create(deliveries_for(event, subscriptions))
+        event.deliveries = len(deliveries)
+        event.save(update_fields=["deliveries"])
+    return event
+
+
+def lead_data(lead: Lead) -> dict[str, Any]:
+    return {
+        "lead": {
+            "id": lead.pk,
+            "code": lead.code,
+            "company_name": lead.company_name,
+            "status": lead.status,
+            "source": lead.source,
+            "owner": lead.owner_id,
+            "owner_username": lead.owner.username if lead.owner_id and lead.owner else None,
+            "assigned_at": iso(lead.assigned_at),
+            "recycle_count": lead.recycle_count,
+        }
+    }
+
+
+def opportunity_data(opportunity: Opportunity) -> dict[str, Any]:
+    return {
+        "id": opportunity.pk,
+        "code": opportunity.code,
+        "name": opportunity.name,
+        "customer": opportunity.customer_id,
+        "owner": opportunity.owner_id,
+        "amount": str(opportunity.amount),
+        "currency": opportunity.currency,
+        "expected_close_date": iso(opportunity.expected_close_date),
+        "lost_reason": opportunity.lost_reason,
+    }
+
+
+def stage_change_data(change: StageChange) -> dict[str, Any]:
+    return {
+        "opportunity": opportunity_data(change.opportunity),
+        "from_stage": change.from_stage.key if change.from_stage_id and change.from_stage else None,
+        "to_stage": change.to_stage.key,
+        "changed_at": iso(change.changed_at),
+        "changed_by": change.changed_by_id,
+        "is_regression": change.is_regression,
+        "note": change.note,
+    }
+
+
+def alert_data(alert: Alert, event: AlertEvent) -> dict[str, Any]:
+    return {
+        "alert": {
+            "id": alert.pk,
+            "rule": alert.rule.key,
+            "fingerprint": alert.fingerprint,
+            "entity_type": alert.entity_type,
+            "entity_id": alert.entity_id,
+            "state": event.to_state or alert.state,
+            "severity": alert.severity,
+            "value": alert.value,
+            "threshold": alert.threshold,
+            "message": alert.message,
+            "owner": alert.owner_id,
+            "team": alert.team_id,
+        },
+        "transition": {
+            "kind": event.kind,
+            "at": iso(event.at),
+            "by": event.actor_id,
+            "reason": event.reason,
+        },
+    }
+
+
+def emit_stage_change(change: StageChange) -> None:
+    """Announce a stage move, and a won or lost deal when the move closes it."""
+    if change.from_stage_id is None:
+        return  # the opening entry of a new deal's history is not a move
+    data = stage_change_data(change)
+    emit(EventType.STAGE_CHANGED, data, at=change.changed_at, source_key=f"stage:{change.pk}")
+    if change.to_stage.is_won:
+        emit(EventType.DEAL_WON, data, at=change.changed_at, source_key=f"won:{change.pk}")
+    elif change.to_stage.is_lost:
+        emit(EventType.DEAL_LOST, data, at=change.changed_at, source_key=f"lost:{change.pk}")
+
+
+def alert_source_key(event_id: int) -> str:
+    return f"alert_event:{event_id}"
+
+
+def emit_alert_event(event: AlertEvent) -> None:
+    event_type = ALERT_EVENTS.get(EventKind(event.kind)) if event.kind in EventKind.values else None
+    if event_type is None:
+        return
+    emit(
+        event_type,
+        alert_data(event.alert, event),
+        at=event.at,
+        source_key=alert_source_key(event.pk),
+    )
+
+
+def emit_alert_events(*, until: dt.datetime, limit: int = 5000) -> int:
+    """Queue alert transitions not announced yet (those the engine wrote in bulk).
+
+    Only transitions after the oldest interested subscription began are announced, so a new
+    subscription does not replay years of history. Return how many events were queued.
+    """
+    wanted = {
+        kind: event_type
+        for kind, event_type in ALERT_EVENTS.items()
+        if subscriptions_for(event_type)
+    }
+    if not wanted:
+        return 0
+    since = (
+        WebhookSubscription.objects.filter(active=True)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    announced = OutboundEvent.objects.filter(
+        source_key=Concat(
+            Value("alert_event:"), Cast(OuterRef("pk"), output_field=models.CharField())
+        )
+    )
+    pending = (
+        AlertEvent.objects.filter(kind__in=list(wanted), at__lte=until, at__gte=since)
+        .exclude(Exists(announced))
+        .select_related("alert__rule")
+        .order_by("at", "id")[:limit]
+    )
+    subscriptions: dict[str, list[WebhookSubscription]] = {
+        str(event_type): subscriptions_for(event_type) for event_type in wanted.values()
+    }
+    count = 0
+    with transaction.atomic():
+        events: list[OutboundEvent] = []
+        for alert_event in pending:
+            event_type = wanted[EventKind(alert_event.kind)]
+            events.append(
+                OutboundEvent(
+                    event_type=event_type,
+                    occurred_at=alert_event.at,
+                    data=alert_data(alert_event.alert, alert_event),
+                    source_key=alert_source_key(alert_event.pk),
+                    deliveries=len({s.channel_id for s in subscriptions[event_type]}),
+                )
+            )
+        created = OutboundEvent.objects.bulk_create(events, batch_size=1000)
+        if created and created[0].pk is None:
+            # backends without RETURNING on bulk insert: read the ids back by source
+            ids = dict(
+                OutboundEvent.objects.filter(
+                    source_key__in=[event.source_key for event in created]
+                ).values_list("source_key", "pk")
+            )
+            for event in created:
+                event.pk = ids[event.source_key]
+        deliveries: list[Delivery] = []
+        for event in created:
+            deliveries.extend(deliveries_for(event, subscriptions[event.event_type]))
+            count += 1
+        Delivery.objects.bulk_create(deliveries, batch_size=2000)
+    return count
+
+
+def channel_ids_of(subscriptions: Iterable[WebhookSubscription]) -> list[int]:
+    return sorted({subscription.channel_id for subscription in subscriptions})
+
+
+__all__ = ["Channel", "emit", "emit_alert_events", "emit_stage_change"]

@@ -1,0 +1,84 @@
+"""Builders for the API tests: people in a small org and tokens for them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from salesradar.accounts.choices import Role
+from salesradar.accounts.models import Team, User
+from salesradar.alerts.choices import AlertState
+from salesradar.alerts.models import Alert, Rule
+from salesradar.api.tokens import issue_token
+from tests.factories import TeamFactory, UserFactory
+
+
+@dataclass
+class Org:
+    """East (managed by ``manager``) with reps ``rep`` and ``peer``; West with ``outsider``."""
+
+    east: Team
+    west: Team
+    manager: User
+    rep: User
+    peer: User
+    outsider: User
+    director: User
+
+
+def build_org() -> Org:
+    east = TeamFactory(code="east", name="East")
+    west = TeamFactory(code="west", name="West")
+    manager = UserFactory(username="manager", role=Role.MANAGER, team=east)
+    east.manager = manager
+    east.save()
+    return Org(
+        east=east,
+        west=west,
+        manager=manager,
+        rep=UserFactory(username="rep", team=east),
+        peer=UserFactory(username="peer", team=east),
+        outsider=UserFactory(username="outsider", team=west),
+        director=UserFactory(username="director", role=Role.DIRECTOR),
+    )
+
+
+def client_for(user: User, scopes: tuple[str, ...] = ("read", "write")) -> APIClient:
+    """Return an APIClient authenticated with a fresh token of ``scopes``."""
+    issued = issue_token(user, name="tests", scopes=list(scopes))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
+    return client
+
+
+def firing_alert(owner: User, *, team: Team | None = None, key: str = "stalled-deal") -> Alert:
+    """Store a firing warning about an opportunity, started a day ago."""
+    started = timezone.now() - dt.timedelta(days=1)
+    rule, _created = Rule.objects.get_or_create(
+        key=key,
+        defaults={
+            "names": {"en": "Stalled deal", "zh-hans": "商机停滞"},
+            "metric": "days_in_stage",
+            "grain": "opportunity",
+            "condition": {"threshold": {"warning": 2, "danger": 7}},
+        },
+    )
+    entity_id = Alert.objects.count() + 1
+    return Alert.objects.create(
+        rule=rule,
+        fingerprint=Alert.fingerprint_for(rule.key, "opportunity", entity_id),
+        entity_type="opportunity",
+        entity_id=entity_id,
+        state=AlertState.FIRING,
+        severity="warning",
+        value=3.0,
+        started_at=started,
+        firing_since=started,
+        last_evaluated_at=started,
+        last_true_at=started,
+        owner=owner,
+        team=team,
+    )
