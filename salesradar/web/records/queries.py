@@ -1,0 +1,576 @@
+"""Read-side queries of the record pages: the rep workspace, list pages and timelines.
+
+Each function answers with a bounded number of queries whatever the number of rows shown
+(one per kind of record, never one per row), always starting from ``visible(user, Model)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from salesradar.accounts.visibility import visible
+from salesradar.activities.choices import TaskStatus
+from salesradar.activities.models import Activity, Task
+from salesradar.alerts.choices import AlertState, Severity
+from salesradar.alerts.models import Alert
+from salesradar.crm.choices import Lifecycle
+from salesradar.crm.models import Contact, Customer
+from salesradar.metrics.catalogue import TIER_CADENCE_DAYS
+from salesradar.pipeline.models import Evidence, Opportunity, Quote, Stage, StageChange
+
+DAY = dt.timedelta(days=1)
+SEVERITY_RANK = {Severity.DANGER: 0, Severity.WARNING: 1, "": 2}
+
+
+# --------------------------------------------------------------------------- pagination
+
+
+@dataclass
+class Page:
+    """One page of a list, known to have a next page without counting the whole set."""
+
+    rows: list[Any]
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+def page_of(queryset: QuerySet[Any], number: int, per_page: int) -> Page:
+    """Fetch page ``number`` plus one row to learn whether another page follows.
+
+    A COUNT(*) over a manager's 100,000 visible rows costs more than the page itself, and
+    nobody reads "page 1 of 4,000"; previous / next links need only this one extra row.
+    """
+    number = max(1, number)
+    offset = (number - 1) * per_page
+    rows = list(queryset[offset : offset + per_page + 1])
+    return Page(rows[:per_page], number, per_page, len(rows) > per_page)
+
+
+def int_param(params: QueryDict, name: str, default: int = 1) -> int:
+    try:
+        return int(params.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+# --------------------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    label: str
+    order_by: tuple[str, ...]
+
+
+def pick_sort(sorts: Sequence[Sort], requested: str | None) -> Sort:
+    """Return the requested sort, or the first (the default) for anything unknown."""
+    return next((sort for sort in sorts if sort.key == requested), sorts[0])
+
+
+def customer_sorts() -> list[Sort]:
+    return [
+        Sort("-updated", _("Recently updated"), ("-updated_at", "-id")),
+        Sort("name", _("Name"), ("name", "id")),
+        Sort("-created", _("Newest"), ("-created_at", "-id")),
+        Sort("tier", _("Tier"), ("tier", "name", "id")),
+    ]
+
+
+def customer_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Customer], Sort]:
+    """Return the customers ``user`` may see, searched, filtered and sorted by ``params``."""
+    queryset = visible(user, Customer).select_related("owner")
+    term = params.get("q", "").strip()
+    if term:
+        queryset = queryset.filter(Q(name__icontains=term) | Q(code__istartswith=term))
+    for name in ("tier", "lifecycle", "region"):
+        value = params.get(name, "").strip()
+        if value:
+            queryset = queryset.filter(**{name: value})
+    owner = params.get("owner", "").strip()
+    if owner == "pool":
+        queryset = queryset.filter(owner__isnull=True)
+    elif owner.isdigit():
+        queryset = queryset.filter(owner_id=int(owner))
+    sort = pick_sort(customer_sorts(), params.get("sort"))
+    return queryset.order_by(*sort.order_by), sort
+
+
+def attach_last_activity(customers: Sequence[Customer]) -> None:
+    """Set ``last_activity_at`` on each customer of a page with one grouped query."""
+    latest = dict(
+        Activity.objects.filter(customer_id__in=[customer.pk for customer in customers])
+        .values_list("customer_id")
+        .annotate(latest=Max("occurred_at"))
+        .values_list("customer_id", "latest")
+    )
+    for customer in customers:
+        customer.last_activity_at = latest.get(customer.pk)  # type: ignore[attr-defined]
+
+
+def contact_sorts() -> list[Sort]:
+    return [
+        Sort("name", _("Name"), ("name", "id")),
+        Sort("-created", _("Newest"), ("-created_at", "-id")),
+        Sort("customer", _("Customer"), ("customer__name", "name", "id")),
+    ]
+
+
+def contact_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Contact], Sort]:
+    """Return the contacts ``user`` may see, searched, filtered and sorted by ``params``."""
+    queryset = visible(user, Contact).select_related("customer")
+    term = params.get("q", "").strip()
+    if term:
+        queryset = queryset.filter(
+            Q(name__icontains=term)
+            | Q(phone__startswith=term)
+            | Q(email__istartswith=term)
+            | Q(customer__name__icontains=term)
+        )
+    role = params.get("decision_role", "").strip()
+    if role:
+        queryset = queryset.filter(decision_role=role)
+    sort = pick_sort(contact_sorts(), params.get("sort"))
+    return queryset.order_by(*sort.order_by), sort
+
+
+def opportunity_sorts() -> list[Sort]:
+    return [
+        Sort("-updated", _("Recently updated"), ("-updated_at", "-id")),
+        Sort("-amount", _("Largest amount"), ("-amount", "-id")),
+        Sort("close", _("Expected close"), ("expected_close_date", "id")),
+        Sort("stage_since", _("Longest in stage"), ("stage_entered_at", "id")),
+        Sort("-created", _("Newest"), ("-created_at", "-id")),
+    ]
+
+
+def opportunity_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Opportunity], Sort]:
+    """Return the opportunities ``user`` may see, searched, filtered and sorted by ``params``."""
+    queryset = visible(user, Opportunity).select_related("customer", "owner", "stage")
+    term = params.get("q", "").strip()
+    if term:
+        queryset = queryset.filter(
+            Q(code__istartswith=term) | Q(name__icontains=term) | Q(customer__name__icontains=term)
+        )
+    status = params.get("status", "").strip()
+    if status == "open":
+        queryset = queryset.open()
+    elif status == "won":
+        queryset = queryset.filter(stage__is_won=True)
+    elif status == "lost":
+        queryset = queryset.filter(stage__is_lost=True)
+    stage = params.get("stage", "").strip()
+    if stage:
+        queryset = queryset.filter(stage__key=stage)
+    tier = params.get("tier", "").strip()
+    if tier:
+        queryset = queryset.filter(customer__tier=tier)
+    owner = params.get("owner", "").strip()
+    if owner.isdigit():
+        queryset = queryset.filter(owner_id=int(owner))
+    sort = pick_sort(opportunity_sorts(), params.get("sort"))
+    return queryset.order_by(*sort.order_by), sort
+
+
+def stage_choices() -> list[tuple[str, str]]:
+    """Distinct stage keys with their label, in process order, for the stage filter."""
+    seen: dict[str, str] = {}
+    for stage in Stage.objects.order_by("process_id", "order"):
+        seen.setdefault(stage.key, str(stage))
+    return list(seen.items())
+
+
+# --------------------------------------------------------------------------- workspace
+
+
+@dataclass
+class DueCustomer:
+    customer: Customer
+    last_activity_at: dt.datetime | None
+    cadence_days: int
+    days_overdue: int
+
+
+@dataclass
+class StageColumn:
+    stage: Stage
+    opportunities: list[Opportunity] = field(default_factory=list)
+    total: Decimal = Decimal("0")
+
+
+@dataclass
+class Workspace:
+    alerts: list[Alert]
+    overdue_tasks: list[Task]
+    tasks_today: list[Task]
+    due_customers: list[DueCustomer]
+    deals_by_stage: list[StageColumn]
+
+
+def local_day_bounds(at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Return the start of the local day of ``at`` and of the next day."""
+    local = timezone.localtime(at)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start, start + DAY
+
+
+def my_open_alerts(user: Any, *, limit: int = 20) -> list[Alert]:
+    """Open alerts owned by ``user`` that need a person: danger first, newest first."""
+    rows = list(
+        visible(user, Alert)
+        .filter(
+            owner=user, state__in=[AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED]
+        )
+        .select_related("rule")
+        .order_by("-firing_since", "-id")[: limit * 3]
+    )
+    rows.sort(key=lambda alert: (SEVERITY_RANK.get(alert.severity, 2), alert.state != "firing"))
+    return rows[:limit]
+
+
+def my_tasks(user: Any, at: dt.datetime) -> tuple[list[Task], list[Task]]:
+    """Return the open tasks of ``user`` that are overdue and those due later today."""
+    start, end = local_day_bounds(at)
+    tasks = list(
+        Task.objects.filter(assignee=user, status=TaskStatus.OPEN, due_at__lt=end)
+        .select_related("customer", "opportunity")
+        .order_by("due_at", "id")[:100]
+    )
+    return [task for task in tasks if task.due_at < start], [
+        task for task in tasks if task.due_at >= start
+    ]
+
+
+def due_for_followup(user: Any, at: dt.datetime, *, limit: int = 30) -> list[DueCustomer]:
+    """Customers of ``user`` whose tier's cadence has passed since their last follow-up.
+
+    The same cadence as the ``customer_followups_in_cadence`` metric: tier A every 7 days,
+    B every 14, C every 30; a customer never followed up counts from its creation. One
+    grouped query; the most overdue (by days past the cadence) first.
+    """
+    due = Q(pk__in=[])
+    for tier, days in TIER_CADENCE_DAYS.items():
+        cutoff = at - days * DAY
+        due |= Q(tier=tier) & (
+            Q(last_activity__lt=cutoff) | Q(last_activity__isnull=True, created_at__lt=cutoff)
+        )
+    rows = (
+        Customer.objects.filter(owner=user, created_at__lte=at)
+        .exclude(lifecycle=Lifecycle.CHURNED)
+        .annotate(last_activity=Max("activities__occurred_at"))
+        .filter(due)
+    )
+    found: list[DueCustomer] = []
+    for customer in rows:
+        last = customer.last_activity or customer.created_at  # type: ignore[attr-defined]
+        cadence = TIER_CADENCE_DAYS.get(customer.tier, 30)
+        found.append(
+            DueCustomer(
+                customer,
+                customer.last_activity,  # type: ignore[attr-defined]
+                cadence,
+                int((at - last) / DAY) - cadence,
+            )
+        )
+    found.sort(key=lambda item: (-item.days_overdue, item.customer.name))
+    return found[:limit]
+
+
+def deals_by_stage(user: Any, *, per_stage: int = 8) -> list[StageColumn]:
+    """Open opportunities of ``user`` grouped by stage in process order, largest first."""
+    columns: dict[int, StageColumn] = {}
+    totals = (
+        Opportunity.objects.open()
+        .filter(owner=user)
+        .values("stage_id")
+        .annotate(count=Count("id"), total=Sum("amount"))
+    )
+    counts = {row["stage_id"]: (row["count"], row["total"] or Decimal("0")) for row in totals}
+    stages = Stage.objects.filter(pk__in=counts).order_by("process_id", "order")
+    for stage in stages:
+        column = StageColumn(stage, total=counts[stage.pk][1])
+        column.count = counts[stage.pk][0]  # type: ignore[attr-defined]
+        columns[stage.pk] = column
+    deals = (
+        Opportunity.objects.open()
+        .filter(owner=user)
+        .select_related("customer")
+        .order_by("-amount", "id")[:400]
+    )
+    for deal in deals:
+        column = columns[deal.stage_id]
+        if len(column.opportunities) < per_stage:
+            column.opportunities.append(deal)
+    return list(columns.values())
+
+
+def link_records(alerts: Iterable[Alert]) -> None:
+    """Set ``record_url`` on each alert about a customer or an opportunity to that page."""
+    names = {"customer": "web:customer_detail", "opportunity": "web:opportunity_detail"}
+    for alert in alerts:
+        name = names.get(alert.entity_type)
+        url = reverse(name, args=[alert.entity_id]) if name else ""
+        alert.record_url = url  # type: ignore[attr-defined]
+
+
+def workspace(user: Any, at: dt.datetime) -> Workspace:
+    alerts = my_open_alerts(user)
+    link_records(alerts)
+    overdue, today = my_tasks(user, at)
+    return Workspace(
+        alerts=alerts,
+        overdue_tasks=overdue,
+        tasks_today=today,
+        due_customers=due_for_followup(user, at),
+        deals_by_stage=deals_by_stage(user),
+    )
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    kind: str  # activity, stage, quote, alert, task, evidence
+    icon: str
+    title: str
+    detail: str = ""
+    by: str = ""
+    url: str = ""
+    tone: str = ""  # a Tabler colour name for the marker
+
+
+def _activity_entries(activities: Iterable[Activity]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            at=activity.occurred_at,
+            kind="activity",
+            icon="●",
+            title=activity.get_kind_display(),
+            detail=" · ".join(
+                part
+                for part in (
+                    activity.summary,
+                    activity.get_outcome_display() if activity.outcome else "",
+                    _("Next step: {step}").format(step=activity.next_step)
+                    if activity.next_step
+                    else "",
+                )
+                if part
+            ),
+            by=str(activity.owner),
+            tone="blue",
+        )
+        for activity in activities
+    ]
+
+
+def _stage_entries(changes: Iterable[StageChange], with_opportunity: bool) -> list[TimelineEntry]:
+    entries = []
+    for change in changes:
+        if change.from_stage is None:
+            title = _("Opened in {stage}").format(stage=change.to_stage)
+        elif change.is_regression:
+            title = _("Moved back from {old} to {new}").format(
+                old=change.from_stage, new=change.to_stage
+            )
+        else:
+            title = _("Moved from {old} to {new}").format(
+                old=change.from_stage, new=change.to_stage
+            )
+        if with_opportunity:
+            title = f"{change.opportunity.code} · {title}"
+        entries.append(
+            TimelineEntry(
+                at=change.changed_at,
+                kind="stage",
+                icon="➜",
+                title=title,
+                detail=change.note,
+                by=str(change.changed_by) if change.changed_by else "",
+                url=reverse("web:opportunity_detail", args=[change.opportunity_id])
+                if with_opportunity
+                else "",
+                tone="orange" if change.is_regression else "green",
+            )
+        )
+    return entries
+
+
+def _quote_entries(quotes: Iterable[Quote]) -> list[TimelineEntry]:
+    entries = []
+    for quote in quotes:
+        entries.append(
+            TimelineEntry(
+                at=quote.requested_at,
+                kind="quote",
+                icon="¥",
+                title=_("Quote v{version} requested").format(version=quote.version),
+                detail=f"{quote.opportunity.code} · {quote.get_status_display()}",
+                tone="purple",
+            )
+        )
+        if quote.sent_at:
+            amount = f"{quote.amount:,.2f} {quote.currency}" if quote.amount is not None else ""
+            entries.append(
+                TimelineEntry(
+                    at=quote.sent_at,
+                    kind="quote",
+                    icon="¥",
+                    title=_("Quote v{version} sent").format(version=quote.version),
+                    detail=f"{quote.opportunity.code} · {amount}",
+                    tone="purple",
+                )
+            )
+    return entries
+
+
+def _alert_entries(alerts: Iterable[Alert]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            at=alert.started_at,
+            kind="alert",
+            icon="⚠" if alert.severity == Severity.DANGER else "!",
+            title=_("Alert: {rule}").format(rule=alert.rule),
+            detail=f"{alert.get_state_display()} · {alert.message}",
+            tone="red" if alert.severity == Severity.DANGER else "yellow",
+        )
+        for alert in alerts
+    ]
+
+
+def _task_entries(tasks: Iterable[Task]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            at=task.due_at,
+            kind="task",
+            icon="✓" if task.status == TaskStatus.DONE else "☐",
+            title=_("Task: {title}").format(title=task.title),
+            detail=task.get_status_display(),
+            by=str(task.assignee),
+            tone="secondary",
+        )
+        for task in tasks
+    ]
+
+
+def _evidence_entries(evidence: Iterable[Evidence]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            at=item.added_at,
+            kind="evidence",
+            icon="📎",
+            title=_("Evidence added: {title}").format(title=item),
+            detail=item.kind,
+            url=item.url,
+            tone="teal",
+        )
+        for item in evidence
+    ]
+
+
+def merge(entries: list[TimelineEntry], limit: int) -> list[TimelineEntry]:
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]
+
+
+def customer_timeline(customer: Customer, *, limit: int = 80) -> list[TimelineEntry]:
+    """The newest ``limit`` events about a customer and its opportunities, newest first."""
+    opportunity_ids = list(customer.opportunities.values_list("id", flat=True))
+    entries = _activity_entries(
+        Activity.objects.filter(customer=customer)
+        .select_related("owner")
+        .order_by("-occurred_at")[:limit]
+    )
+    entries += _stage_entries(
+        StageChange.objects.filter(opportunity_id__in=opportunity_ids)
+        .select_related("opportunity", "from_stage", "to_stage", "changed_by")
+        .order_by("-changed_at")[:limit],
+        with_opportunity=True,
+    )
+    entries += _quote_entries(
+        Quote.objects.filter(opportunity_id__in=opportunity_ids)
+        .select_related("opportunity")
+        .order_by("-requested_at")[:limit]
+    )
+    entries += _alert_entries(
+        Alert.objects.filter(
+            Q(entity_type="customer", entity_id=customer.pk)
+            | Q(entity_type="opportunity", entity_id__in=opportunity_ids)
+        )
+        .select_related("rule")
+        .order_by("-started_at")[:limit]
+    )
+    entries += _task_entries(
+        Task.objects.filter(customer=customer)
+        .select_related("assignee")
+        .order_by("-due_at")[:limit]
+    )
+    return merge(entries, limit)
+
+
+def opportunity_timeline(opportunity: Opportunity, *, limit: int = 80) -> list[TimelineEntry]:
+    """The newest ``limit`` events about one opportunity, newest first."""
+    entries = _activity_entries(
+        Activity.objects.filter(opportunity=opportunity)
+        .select_related("owner")
+        .order_by("-occurred_at")[:limit]
+    )
+    entries += _stage_entries(
+        StageChange.objects.filter(opportunity=opportunity)
+        .select_related("opportunity", "from_stage", "to_stage", "changed_by")
+        .order_by("-changed_at")[:limit],
+        with_opportunity=False,
+    )
+    entries += _quote_entries(
+        Quote.objects.filter(opportunity=opportunity)
+        .select_related("opportunity")
+        .order_by("-requested_at")[:limit]
+    )
+    entries += _alert_entries(
+        Alert.objects.filter(entity_type="opportunity", entity_id=opportunity.pk)
+        .select_related("rule")
+        .order_by("-started_at")[:limit]
+    )
+    entries += _task_entries(
+        Task.objects.filter(opportunity=opportunity)
+        .select_related("assignee")
+        .order_by("-due_at")[:limit]
+    )
+    entries += _evidence_entries(
+        Evidence.objects.filter(opportunity=opportunity).order_by("-added_at")[:limit]
+    )
+    return merge(entries, limit)
+
+
+def contact_timeline(contact: Contact, *, limit: int = 50) -> list[TimelineEntry]:
+    """The follow-ups logged with one contact, newest first."""
+    return _activity_entries(
+        Activity.objects.filter(contact=contact)
+        .select_related("owner")
+        .order_by("-occurred_at")[:limit]
+    )
