@@ -356,7 +356,7 @@ def workspace(user: Any, at: dt.datetime) -> Workspace:
 class TimelineEntry:
     at: dt.datetime
     kind: str  # activity, stage, quote, alert, task, evidence
-    icon: str
+    icon: str  # a name known to the web_extras icon tag
     title: str
     detail: str = ""
     by: str = ""
@@ -369,7 +369,7 @@ def _activity_entries(activities: Iterable[Activity]) -> list[TimelineEntry]:
         TimelineEntry(
             at=activity.occurred_at,
             kind="activity",
-            icon="●",
+            icon="send",
             title=activity.get_kind_display(),
             detail=" · ".join(
                 part
@@ -408,7 +408,7 @@ def _stage_entries(changes: Iterable[StageChange], with_opportunity: bool) -> li
             TimelineEntry(
                 at=change.changed_at,
                 kind="stage",
-                icon="➜",
+                icon="arrow-down" if change.is_regression else "chevron-right",
                 title=title,
                 detail=change.note,
                 by=str(change.changed_by) if change.changed_by else "",
@@ -428,7 +428,7 @@ def _quote_entries(quotes: Iterable[Quote]) -> list[TimelineEntry]:
             TimelineEntry(
                 at=quote.requested_at,
                 kind="quote",
-                icon="¥",
+                icon="briefcase",
                 title=_("Quote v{version} requested").format(version=quote.version),
                 detail=f"{quote.opportunity.code} · {quote.get_status_display()}",
                 tone="purple",
@@ -440,7 +440,7 @@ def _quote_entries(quotes: Iterable[Quote]) -> list[TimelineEntry]:
                 TimelineEntry(
                     at=quote.sent_at,
                     kind="quote",
-                    icon="¥",
+                    icon="briefcase",
                     title=_("Quote v{version} sent").format(version=quote.version),
                     detail=f"{quote.opportunity.code} · {amount}",
                     tone="purple",
@@ -454,7 +454,7 @@ def _alert_entries(alerts: Iterable[Alert]) -> list[TimelineEntry]:
         TimelineEntry(
             at=alert.started_at,
             kind="alert",
-            icon="⚠" if alert.severity == Severity.DANGER else "!",
+            icon="alert-octagon" if alert.severity == Severity.DANGER else "alert-triangle",
             title=_("Alert: {rule}").format(rule=alert.rule),
             detail=f"{alert.get_state_display()} · {alert.message}",
             tone="red" if alert.severity == Severity.DANGER else "yellow",
@@ -468,7 +468,7 @@ def _task_entries(tasks: Iterable[Task]) -> list[TimelineEntry]:
         TimelineEntry(
             at=task.due_at,
             kind="task",
-            icon="✓" if task.status == TaskStatus.DONE else "☐",
+            icon="circle-check" if task.status == TaskStatus.DONE else "checklist",
             title=_("Task: {title}").format(title=task.title),
             detail=task.get_status_display(),
             by=str(task.assignee),
@@ -483,7 +483,7 @@ def _evidence_entries(evidence: Iterable[Evidence]) -> list[TimelineEntry]:
         TimelineEntry(
             at=item.added_at,
             kind="evidence",
-            icon="📎",
+            icon="list-check",
             title=_("Evidence added: {title}").format(title=item),
             detail=item.kind,
             url=item.url,
