@@ -9,11 +9,20 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from salesradar.web.alerts_views import action_context
+from salesradar.web.cockpit import (
+    PERIODS,
+    charts_payload,
+    cockpit_data,
+    cockpit_view,
+    visible_teams,
+)
 from salesradar.web.permissions import uses_cockpit
 
 
@@ -54,4 +63,28 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def cockpit(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/cockpit/cockpit.html", {})
+    """The manager cockpit for the teams the user may see, over the chosen period."""
+    if not uses_cockpit(request.user):
+        return redirect("web:home")
+    teams = list(visible_teams(request.user))
+    team = None
+    raw_team = request.GET.get("team", "")
+    if raw_team:
+        team = next((t for t in teams if str(t.pk) == raw_team), None)
+        if team is None:
+            raise Http404(_("No such team."))
+    view = cockpit_view(
+        request.user, team=team, period=request.GET.get("period", ""), at=timezone.now()
+    )
+    data = cockpit_data(view)
+    context = {
+        "view": view,
+        "teams": teams,
+        "periods": [(key, label) for key, (label, _days) in PERIODS.items()],
+        "data": data,
+        "charts": charts_payload(data),
+        # the board's task forms load on demand, so the page does not list every colleague
+        # once per alert
+        **action_context(request.user, with_assignees=False),
+    }
+    return render(request, "web/cockpit/cockpit.html", context)

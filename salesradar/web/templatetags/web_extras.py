@@ -53,8 +53,7 @@ def icon(name: str, css_class: str = "") -> SafeString:
 def _badge(style: tuple[str, str, Any], label: Any = None) -> SafeString:
     colour, icon_name, word = style
     return format_html(
-        '<span class="badge bg-{}-lt text-{}-fg sr-badge">{} {}</span>',
-        colour,
+        '<span class="badge bg-{}-lt sr-badge">{} {}</span>',
         colour,
         icon(icon_name, "icon-sm"),
         label if label is not None else word,
