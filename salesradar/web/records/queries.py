@@ -19,13 +19,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.visibility import visible
-from salesradar.activities.choices import TaskStatus
+from salesradar.activities.choices import ActivityKind, Outcome, TaskStatus
 from salesradar.activities.models import Activity, Task
 from salesradar.alerts.choices import AlertState, Severity
 from salesradar.alerts.models import Alert
 from salesradar.crm.choices import Lifecycle
 from salesradar.crm.models import Contact, Customer
 from salesradar.metrics.catalogue import TIER_CADENCE_DAYS
+from salesradar.pipeline.choices import QuoteStatus
 from salesradar.pipeline.models import Evidence, Opportunity, Quote, Stage, StageChange
 
 DAY = dt.timedelta(days=1)
@@ -364,46 +365,68 @@ class TimelineEntry:
     tone: str = ""  # a Tabler colour name for the marker
 
 
-def _activity_entries(activities: Iterable[Activity]) -> list[TimelineEntry]:
-    return [
-        TimelineEntry(
-            at=activity.occurred_at,
-            kind="activity",
-            icon="send",
-            title=activity.get_kind_display(),
-            detail=" · ".join(
-                part
-                for part in (
-                    activity.summary,
-                    activity.get_outcome_display() if activity.outcome else "",
-                    _("Next step: {step}").format(step=activity.next_step)
-                    if activity.next_step
-                    else "",
-                )
-                if part
-            ),
-            by=str(activity.owner),
-            tone="blue",
+@dataclass
+class Lookups:
+    """Names and labels a timeline needs, read once instead of joined into every row."""
+
+    people: dict[int, str] = field(default_factory=dict)
+    stages: dict[int, str] = field(default_factory=dict)
+    codes: dict[int, str] = field(default_factory=dict)
+
+    def load(self, user_ids: set[int], opportunity_ids: Iterable[int] = ()) -> None:
+        from salesradar.accounts.models import User
+
+        people = User.objects.filter(pk__in=user_ids).only("username", "first_name", "last_name")
+        self.people = {person.pk: str(person) for person in people}
+        self.stages = {stage.pk: str(stage) for stage in Stage.objects.all()}
+        self.codes = dict(
+            Opportunity.objects.filter(pk__in=list(opportunity_ids)).values_list("pk", "code")
         )
-        for activity in activities
-    ]
 
 
-def _stage_entries(changes: Iterable[StageChange], with_opportunity: bool) -> list[TimelineEntry]:
+def _activity_entries(activities: list[Activity], names: Lookups) -> list[TimelineEntry]:
+    kinds = {key: str(label) for key, label in ActivityKind.choices}
+    outcomes = {key: str(label) for key, label in Outcome.choices}
+    next_step = _("Next step: {step}")
+    entries = []
+    for activity in activities:
+        parts = [activity.summary, outcomes.get(activity.outcome, "")]
+        if activity.next_step:
+            parts.append(next_step.format(step=activity.next_step))
+        entries.append(
+            TimelineEntry(
+                at=activity.occurred_at,
+                kind="activity",
+                icon="send",
+                title=kinds.get(activity.kind, activity.kind),
+                detail=" · ".join(part for part in parts if part),
+                by=names.people.get(activity.owner_id, ""),
+                tone="blue",
+            )
+        )
+    return entries
+
+
+def _stage_entries(
+    changes: list[StageChange], names: Lookups, with_opportunity: bool
+) -> list[TimelineEntry]:
     entries = []
     for change in changes:
-        if change.from_stage is None:
-            title = _("Opened in {stage}").format(stage=change.to_stage)
-        elif change.is_regression:
-            title = _("Moved back from {old} to {new}").format(
-                old=change.from_stage, new=change.to_stage
-            )
+        new = names.stages.get(change.to_stage_id, "")
+        if change.from_stage_id is None:
+            title = _("Opened in {stage}").format(stage=new)
         else:
-            title = _("Moved from {old} to {new}").format(
-                old=change.from_stage, new=change.to_stage
+            old = names.stages.get(change.from_stage_id, "")
+            template = (
+                _("Moved back from {old} to {new}")
+                if change.is_regression
+                else _("Moved from {old} to {new}")
             )
+            title = template.format(old=old, new=new)
+        url = ""
         if with_opportunity:
-            title = f"{change.opportunity.code} · {title}"
+            title = f"{names.codes.get(change.opportunity_id, '')} · {title}"
+            url = reverse("web:opportunity_detail", args=[change.opportunity_id])
         entries.append(
             TimelineEntry(
                 at=change.changed_at,
@@ -411,26 +434,26 @@ def _stage_entries(changes: Iterable[StageChange], with_opportunity: bool) -> li
                 icon="arrow-down" if change.is_regression else "chevron-right",
                 title=title,
                 detail=change.note,
-                by=str(change.changed_by) if change.changed_by else "",
-                url=reverse("web:opportunity_detail", args=[change.opportunity_id])
-                if with_opportunity
-                else "",
+                by=names.people.get(change.changed_by_id or 0, ""),
+                url=url,
                 tone="orange" if change.is_regression else "green",
             )
         )
     return entries
 
 
-def _quote_entries(quotes: Iterable[Quote]) -> list[TimelineEntry]:
+def _quote_entries(quotes: list[Quote], names: Lookups) -> list[TimelineEntry]:
+    statuses = {key: str(label) for key, label in QuoteStatus.choices}
     entries = []
     for quote in quotes:
+        code = names.codes.get(quote.opportunity_id, "")
         entries.append(
             TimelineEntry(
                 at=quote.requested_at,
                 kind="quote",
                 icon="briefcase",
                 title=_("Quote v{version} requested").format(version=quote.version),
-                detail=f"{quote.opportunity.code} · {quote.get_status_display()}",
+                detail=f"{code} · {statuses.get(quote.status, quote.status)}",
                 tone="purple",
             )
         )
@@ -442,7 +465,7 @@ def _quote_entries(quotes: Iterable[Quote]) -> list[TimelineEntry]:
                     kind="quote",
                     icon="briefcase",
                     title=_("Quote v{version} sent").format(version=quote.version),
-                    detail=f"{quote.opportunity.code} · {amount}",
+                    detail=f"{code} · {amount}",
                     tone="purple",
                 )
             )
@@ -463,15 +486,16 @@ def _alert_entries(alerts: Iterable[Alert]) -> list[TimelineEntry]:
     ]
 
 
-def _task_entries(tasks: Iterable[Task]) -> list[TimelineEntry]:
+def _task_entries(tasks: list[Task], names: Lookups) -> list[TimelineEntry]:
+    statuses = {key: str(label) for key, label in TaskStatus.choices}
     return [
         TimelineEntry(
             at=task.due_at,
             kind="task",
             icon="circle-check" if task.status == TaskStatus.DONE else "checklist",
             title=_("Task: {title}").format(title=task.title),
-            detail=task.get_status_display(),
-            by=str(task.assignee),
+            detail=statuses.get(task.status, task.status),
+            by=names.people.get(task.assignee_id, ""),
             tone="secondary",
         )
         for task in tasks
@@ -498,79 +522,84 @@ def merge(entries: list[TimelineEntry], limit: int) -> list[TimelineEntry]:
     return entries[:limit]
 
 
-def customer_timeline(customer: Customer, *, limit: int = 80) -> list[TimelineEntry]:
+ACTIVITY_FIELDS = ("occurred_at", "kind", "summary", "outcome", "next_step", "owner_id")
+
+
+def _timeline(
+    *,
+    activities: QuerySet[Activity],
+    changes: QuerySet[StageChange],
+    quotes: QuerySet[Quote],
+    alerts: QuerySet[Alert],
+    tasks: QuerySet[Task],
+    evidence: QuerySet[Evidence] | None,
+    opportunity_ids: list[int],
+    with_opportunity: bool,
+    limit: int,
+) -> list[TimelineEntry]:
+    """Read the newest ``limit`` of each kind, then merge them into one list, newest first."""
+    activity_rows = list(activities.only(*ACTIVITY_FIELDS).order_by("-occurred_at")[:limit])
+    change_rows = list(changes.order_by("-changed_at", "-id")[:limit])
+    quote_rows = list(quotes.order_by("-requested_at")[:limit])
+    task_rows = list(tasks.order_by("-due_at")[:limit])
+    names = Lookups()
+    names.load(
+        {row.owner_id for row in activity_rows}
+        | {row.changed_by_id for row in change_rows if row.changed_by_id}
+        | {row.assignee_id for row in task_rows},
+        opportunity_ids,
+    )
+    entries = _activity_entries(activity_rows, names)
+    entries += _stage_entries(change_rows, names, with_opportunity)
+    entries += _quote_entries(quote_rows, names)
+    entries += _alert_entries(alerts.select_related("rule").order_by("-started_at")[:limit])
+    entries += _task_entries(task_rows, names)
+    if evidence is not None:
+        entries += _evidence_entries(evidence.order_by("-added_at")[:limit])
+    return merge(entries, limit)
+
+
+def customer_timeline(customer: Customer, *, limit: int = 50) -> list[TimelineEntry]:
     """The newest ``limit`` events about a customer and its opportunities, newest first."""
     opportunity_ids = list(customer.opportunities.values_list("id", flat=True))
-    entries = _activity_entries(
-        Activity.objects.filter(customer=customer)
-        .select_related("owner")
-        .order_by("-occurred_at")[:limit]
-    )
-    entries += _stage_entries(
-        StageChange.objects.filter(opportunity_id__in=opportunity_ids)
-        .select_related("opportunity", "from_stage", "to_stage", "changed_by")
-        .order_by("-changed_at")[:limit],
-        with_opportunity=True,
-    )
-    entries += _quote_entries(
-        Quote.objects.filter(opportunity_id__in=opportunity_ids)
-        .select_related("opportunity")
-        .order_by("-requested_at")[:limit]
-    )
-    entries += _alert_entries(
-        Alert.objects.filter(
+    return _timeline(
+        activities=Activity.objects.filter(customer=customer),
+        changes=StageChange.objects.filter(opportunity_id__in=opportunity_ids),
+        quotes=Quote.objects.filter(opportunity_id__in=opportunity_ids),
+        alerts=Alert.objects.filter(
             Q(entity_type="customer", entity_id=customer.pk)
             | Q(entity_type="opportunity", entity_id__in=opportunity_ids)
-        )
-        .select_related("rule")
-        .order_by("-started_at")[:limit]
+        ),
+        tasks=Task.objects.filter(customer=customer),
+        evidence=None,
+        opportunity_ids=opportunity_ids,
+        with_opportunity=True,
+        limit=limit,
     )
-    entries += _task_entries(
-        Task.objects.filter(customer=customer)
-        .select_related("assignee")
-        .order_by("-due_at")[:limit]
-    )
-    return merge(entries, limit)
 
 
-def opportunity_timeline(opportunity: Opportunity, *, limit: int = 80) -> list[TimelineEntry]:
+def opportunity_timeline(opportunity: Opportunity, *, limit: int = 50) -> list[TimelineEntry]:
     """The newest ``limit`` events about one opportunity, newest first."""
-    entries = _activity_entries(
-        Activity.objects.filter(opportunity=opportunity)
-        .select_related("owner")
-        .order_by("-occurred_at")[:limit]
-    )
-    entries += _stage_entries(
-        StageChange.objects.filter(opportunity=opportunity)
-        .select_related("opportunity", "from_stage", "to_stage", "changed_by")
-        .order_by("-changed_at")[:limit],
+    return _timeline(
+        activities=Activity.objects.filter(opportunity=opportunity),
+        changes=StageChange.objects.filter(opportunity=opportunity),
+        quotes=Quote.objects.filter(opportunity=opportunity),
+        alerts=Alert.objects.filter(entity_type="opportunity", entity_id=opportunity.pk),
+        tasks=Task.objects.filter(opportunity=opportunity),
+        evidence=Evidence.objects.filter(opportunity=opportunity),
+        opportunity_ids=[opportunity.pk],
         with_opportunity=False,
+        limit=limit,
     )
-    entries += _quote_entries(
-        Quote.objects.filter(opportunity=opportunity)
-        .select_related("opportunity")
-        .order_by("-requested_at")[:limit]
-    )
-    entries += _alert_entries(
-        Alert.objects.filter(entity_type="opportunity", entity_id=opportunity.pk)
-        .select_related("rule")
-        .order_by("-started_at")[:limit]
-    )
-    entries += _task_entries(
-        Task.objects.filter(opportunity=opportunity)
-        .select_related("assignee")
-        .order_by("-due_at")[:limit]
-    )
-    entries += _evidence_entries(
-        Evidence.objects.filter(opportunity=opportunity).order_by("-added_at")[:limit]
-    )
-    return merge(entries, limit)
 
 
 def contact_timeline(contact: Contact, *, limit: int = 50) -> list[TimelineEntry]:
     """The follow-ups logged with one contact, newest first."""
-    return _activity_entries(
+    rows = list(
         Activity.objects.filter(contact=contact)
-        .select_related("owner")
+        .only(*ACTIVITY_FIELDS)
         .order_by("-occurred_at")[:limit]
     )
+    names = Lookups()
+    names.load({row.owner_id for row in rows})
+    return _activity_entries(rows, names)

@@ -89,7 +89,10 @@ def followup(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         form = FollowupForm(user=request.user, initial=followup_initial(request))
         return render(request, "web/records/_followup_form.html", {"form": form})
-    form = FollowupForm(request.POST, user=request.user)
+    fixed = None
+    if request.POST.get("fixed_customer") == "1" and request.POST.get("customer", "").isdigit():
+        fixed = visible(request.user, Customer).filter(pk=int(request.POST["customer"])).first()
+    form = FollowupForm(request.POST, user=request.user, customer=fixed)
     saved = None
     if form.is_valid():
         data = form.cleaned_data
@@ -113,7 +116,7 @@ def followup(request: HttpRequest) -> HttpResponse:
         if not is_htmx(request):
             messages.success(request, note)
             return redirect(request.POST.get("next") or reverse("web:workspace"))
-        form = FollowupForm(user=request.user)
+        form = FollowupForm(user=request.user, customer=fixed)
         return render(request, "web/records/_followup_form.html", {"form": form, "saved": note})
     if not is_htmx(request):
         context = {"workspace": queries.workspace(request.user, timezone.now()), "form": form}
@@ -162,7 +165,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             .order_by("closed_at", "-updated_at")
         ),
         "timeline": queries.customer_timeline(customer),
-        "form": FollowupForm(user=request.user, initial={"customer": customer.pk}),
+        "form": FollowupForm(user=request.user, customer=customer),
     }
     return render(request, "web/records/customer_detail.html", context)
 
