@@ -51,7 +51,7 @@ class _OrgQuoteResponseHours(TeamQuoteResponseHours):
     """
 
     key = "cockpit_quote_response_hours"
-    grain = "org"
+    grain = "org"  # type: ignore[assignment]  # the base narrows grain to its own literal
 
 
 @dataclass(frozen=True)
@@ -296,7 +296,8 @@ def targets_section(view: CockpitView, names: dict[int, str]) -> dict[str, Any]:
     """Quarter attainment against time elapsed and the run-rate projection, per rep and team."""
     rows = compute("rep_target_attainment_projection", at=view.at, scope=view.scope)
     team_names = dict(Team.objects.values_list("pk", "name"))
-    reps, teams = [], {}
+    reps: list[dict[str, Any]] = []
+    teams: dict[int, dict[str, Any]] = {}
     elapsed = 0.0
     for row in rows:
         context = row.context
@@ -332,7 +333,7 @@ def targets_section(view: CockpitView, names: dict[int, str]) -> dict[str, Any]:
                 "target": team["target"],
             }
         )
-    reps.sort(key=lambda rep: (rep["projection"] is None, -(rep["projection"] or 0)))
+    reps.sort(key=lambda rep: (rep["projection"] is None, -float(rep["projection"] or 0)))
     team_rows.sort(key=lambda team: team["team"])
     return {"elapsed": elapsed, "reps": reps, "teams": team_rows}
 
@@ -424,8 +425,14 @@ def trend_series(
     )
     cached = cache.get(key)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    rows = compute(metric, at=view.at, scope=view.scope, period=period, periods=periods)
+        return cached
+    rows = compute(
+        metric,
+        at=view.at,
+        scope=view.scope,
+        period="month" if period == "month" else "week",
+        periods=periods,
+    )
     series = _series(rows, combine=combine)
     cache.set(key, series, TREND_CACHE_SECONDS)
     return series
@@ -481,8 +488,8 @@ def in_scope_team(view: CockpitView) -> Q:
 def leaderboard_section(view: CockpitView, reps: Sequence[User]) -> dict[str, Any]:
     """Won amount and follow-up volume (visits, calls, all) per rep in the period."""
     rep_ids = [rep.pk for rep in reps]
-    activity = {
-        row["owner_id"]: row
+    activity: dict[int, dict[str, Any]] = {
+        row["owner_id"]: dict(row)
         for row in Activity.objects.filter(
             owner_id__in=rep_ids, occurred_at__gte=view.start, occurred_at__lt=view.at
         )
@@ -493,8 +500,8 @@ def leaderboard_section(view: CockpitView, reps: Sequence[User]) -> dict[str, An
             total=Count("pk"),
         )
     }
-    won = {
-        row["owner_id"]: row
+    won: dict[int, dict[str, Any]] = {
+        row["owner_id"]: dict(row)
         for row in Opportunity.objects.filter(
             owner_id__in=rep_ids,
             stage__is_won=True,
