@@ -43,14 +43,17 @@ class DemoSite:
     url: str
     manager: str
     rep: str
-    planted_alert_id: int
-    planted_opportunity_id: int
+    planted_alert_ids: tuple[int, ...]
     gated_opportunity_id: int
     rep_customer_id: int
 
 
-def choose_actors() -> dict[str, int | str]:
-    """Pick a manager with a planted stuck deal alerting in their team, and one of their reps."""
+def choose_actors(planted: set[tuple[str, int]]) -> dict[str, object]:
+    """Pick a manager with a planted stuck deal alerting in their team, and one of their reps.
+
+    ``planted`` holds the (entity type, id) of the demo's planted problems; the manager's
+    alerts about them are the ones the cockpit test expects to see.
+    """
     from salesradar.accounts.choices import Role
     from salesradar.accounts.models import User
     from salesradar.accounts.visibility import visible
@@ -77,27 +80,34 @@ def choose_actors() -> dict[str, int | str]:
             assert rep is not None
             customer = Customer.objects.filter(owner=rep).order_by("name").first()
             assert customer is not None
+            planted_alerts = [
+                pk
+                for pk, entity_type, entity_id in visible(manager, Alert)
+                .filter(state="firing")
+                .values_list("pk", "entity_type", "entity_id")
+                if (entity_type, entity_id) in planted
+            ]
             return {
                 "manager": manager.username,
                 "rep": rep.username,
-                "planted_alert_id": alert.pk,
-                "planted_opportunity_id": opportunity.pk,
+                "planted_alert_ids": tuple(planted_alerts),
                 "gated_opportunity_id": opportunity.pk,
                 "rep_customer_id": customer.pk,
             }
     raise AssertionError("the demo has no firing stage alert on a deal in negotiation")
 
 
-def build_demo_site() -> dict[str, int | str]:
+def build_demo_site() -> dict[str, object]:
     from salesradar.accounts.models import User
     from salesradar.alerts.engine import evaluate
     from salesradar.alerts.rules import ensure_default_rules
     from salesradar.demo.services import build_demo
 
-    build_demo(seed=DEMO_SEED, size="small", today=DEMO_TODAY, truth_path=None)
+    result = build_demo(seed=DEMO_SEED, size="small", today=DEMO_TODAY, truth_path=None)
     ensure_default_rules()
     evaluate(at=EVALUATED_AT)
-    actors = choose_actors()
+    planted = {(item.entity_type, item.entity_id) for item in result.ground_truth if item.planted}
+    actors = choose_actors(planted)
     for username in (actors["manager"], actors["rep"]):
         user = User.objects.get(username=username)
         user.set_password(PASSWORD)
