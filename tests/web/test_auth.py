@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -208,3 +213,64 @@ def test_language_switch_changes_the_interface_language(client: Client) -> None:
     response = client.get(reverse("web:account"))
 
     assert "时区" in response.content.decode()
+
+
+def test_htmx_requests_carry_the_csrf_token_the_layout_embeds() -> None:
+    manager = UserFactory(role=Role.MANAGER)
+    client = english_client(enforce_csrf_checks=True)
+    client.force_login(manager)
+    page = client.get(reverse("web:account")).content.decode()
+    token = page.split('hx-headers=\'{"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+
+    refused = client.post(reverse("web:inbox_mark_read"), {"all": "1"})
+    accepted = client.post(
+        reverse("web:inbox_mark_read"), {"all": "1"}, headers={"X-CSRFToken": token}
+    )
+
+    assert refused.status_code == 403
+    assert accepted.status_code == 302
+
+
+@pytest.mark.parametrize(("https", "secure"), [("1", True), ("", False)])
+def test_cookies_are_secure_when_served_over_https(
+    tmp_path: Path, https: str, secure: bool
+) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "salesradar.config.settings",
+        "SALESRADAR_DATA_DIR": str(tmp_path),
+        "SALESRADAR_HTTPS": https,
+        "SALESRADAR_BASE_URL": "https://radar.example.cn",
+    }
+    script = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, "
+        "getattr(s, 'SECURE_PROXY_SSL_HEADER', None) is not None, "
+        "list(getattr(s, 'CSRF_TRUSTED_ORIGINS', [])))"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+
+    origins = "['https://radar.example.cn']" if secure else "[]"
+    assert result.stdout.split() == [str(secure)] * 4 + [origins]
+
+
+def test_a_malformed_lockout_setting_is_refused_loudly(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "salesradar.config.settings",
+        "SALESRADAR_DATA_DIR": str(tmp_path),
+        "SALESRADAR_LOGIN_MAX_FAILURES": "five",
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode != 0
+    assert "SALESRADAR_LOGIN_MAX_FAILURES must be a whole number, not 'five'" in result.stderr
