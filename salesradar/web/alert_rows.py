@@ -54,6 +54,25 @@ def by_urgency(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
     )
 
 
+LIST_DEFERRED = (
+    # JSON a list never shows; decoding it for every row of a page dominated the render time
+    "labels",
+    "rule__descriptions",
+    "rule__scope",
+    "rule__routing",
+    "rule__notify",
+    "rule__labels",
+    "rule__inhibits",
+    "rule__depends_on",
+    "rule__source",
+)
+
+
+def for_listing(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
+    """Join what a list of alerts shows (rule, owner, team) and leave out what it does not."""
+    return alerts.select_related("rule", "owner", "team").defer(*LIST_DEFERRED)
+
+
 def _label(entity_type: str, obj: Any) -> str:
     if entity_type == "quote":
         return f"{obj.opportunity.code} {obj.opportunity.name} · v{obj.version}"

@@ -9,6 +9,7 @@ from the metrics registry; funnel, leaderboard and matrix are a few grouped ORM 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db.models import Count, OuterRef, Q, QuerySet, Sum
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.accounts.choices import Role
@@ -184,52 +186,55 @@ class StageExits:
     losses: dict[int, list[tuple[str, int]]]
 
 
-def _exits(view: CockpitView, start: dt.datetime, end: dt.datetime) -> StageExits:
+def _exits(
+    view: CockpitView, start: dt.datetime, end: dt.datetime, *, with_dwell: bool = True
+) -> StageExits:
     """Dwell, regressions, conversion and loss reasons of the moves out of each stage.
 
     Conversion is measured on exits (moves out of the stage in the period that went forward,
     over all moves out that did not go backwards), as ``team_stage_conversion`` does, so
     deals that entered late in the period and had no time to move yet do not drag it down.
     The dwell of an exit is the time since the latest entry into the stage it leaves; both
-    times come from one query, the subtraction is done here because date arithmetic differs
-    between databases.
+    times come from one query and the subtraction is done here, because date arithmetic
+    differs between databases.
     """
-    entry = StageChange.objects.filter(
-        opportunity=OuterRef("opportunity"),
-        to_stage=OuterRef("from_stage"),
-        changed_at__lte=OuterRef("changed_at"),
-    ).order_by("-changed_at", "-id")
-    rows = (
-        StageChange.objects.filter(
-            changed_at__gte=start, changed_at__lt=end, from_stage__isnull=False
-        )
-        .filter(in_scope(view, "opportunity__owner"))
-        .annotate(entered_at=entry.values("changed_at")[:1])
-        .values_list(
-            "from_stage_id",
-            "changed_at",
-            "entered_at",
-            "is_regression",
-            "to_stage__is_lost",
-            "opportunity__lost_reason",
-        )
-    )
-    dwell: dict[int, list[float]] = defaultdict(list)
-    exits: dict[int, list[bool]] = defaultdict(list)
-    forward: dict[int, list[bool]] = defaultdict(list)
+    moves = StageChange.objects.filter(
+        changed_at__gte=start, changed_at__lt=end, from_stage__isnull=False
+    ).filter(in_scope(view, "opportunity__owner"))
+    exits: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # [all, backwards]
+    forward: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # [not backwards, not lost]
     losses: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for stage_id, left_at, entered_at, regression, lost, reason in rows:
-        if entered_at is not None:
-            dwell[stage_id].append((left_at - entered_at) / dt.timedelta(days=1))
-        exits[stage_id].append(bool(regression))
-        if not regression:
-            forward[stage_id].append(not lost)
-        if lost:
-            losses[stage_id][reason or "other"] += 1
+    grouped = moves.values(
+        "from_stage_id", "is_regression", "to_stage__is_lost", "opportunity__lost_reason"
+    ).annotate(n=Count("pk"))
+    for row in grouped:
+        stage_id, n = row["from_stage_id"], row["n"]
+        exits[stage_id][0] += n
+        if row["is_regression"]:
+            exits[stage_id][1] += n
+            continue
+        forward[stage_id][0] += n
+        if row["to_stage__is_lost"]:
+            losses[stage_id][row["opportunity__lost_reason"] or "other"] += n
+        else:
+            forward[stage_id][1] += n
+    dwell: dict[int, list[float]] = defaultdict(list)
+    if with_dwell:
+        entry = StageChange.objects.filter(
+            opportunity=OuterRef("opportunity"),
+            to_stage=OuterRef("from_stage"),
+            changed_at__lte=OuterRef("changed_at"),
+        ).order_by("-changed_at", "-id")
+        rows = moves.annotate(entered_at=entry.values("changed_at")[:1]).values_list(
+            "from_stage_id", "changed_at", "entered_at"
+        )
+        for stage_id, left_at, entered_at in rows:
+            if entered_at is not None:
+                dwell[stage_id].append((left_at - entered_at) / dt.timedelta(days=1))
     return StageExits(
         dwell_days={stage: statistics.fmean(days) for stage, days in dwell.items() if days},
-        regression_rate={stage: sum(f) / len(f) for stage, f in exits.items() if f},
-        conversion={stage: sum(f) / len(f) for stage, f in forward.items() if f},
+        regression_rate={stage: back / total for stage, (total, back) in exits.items() if total},
+        conversion={stage: on / total for stage, (total, on) in forward.items() if total},
         losses={
             stage: sorted(reasons.items(), key=lambda item: -item[1])[:3]
             for stage, reasons in losses.items()
@@ -244,7 +249,7 @@ def funnel_section(view: CockpitView, stages: Sequence[Stage]) -> dict[str, Any]
     entered = _entered(view, view.start, view.at)
     entered_before = _entered(view, view.previous_start, view.start)
     now = _exits(view, view.start, view.at)
-    before = _exits(view, view.previous_start, view.start)
+    before = _exits(view, view.previous_start, view.start, with_dwell=False)
     reasons = dict(LostReason.choices)
     rows = []
     for stage in stages:
@@ -353,8 +358,9 @@ def baseline_band(values: Sequence[float | None], window: int) -> list[list[floa
         if len(earlier) < 3:
             band.append([None, None])
             continue
-        mean = statistics.fmean(earlier)
-        spread = statistics.pstdev(earlier)
+        mean = math.fsum(earlier) / len(earlier)
+        # statistics.pstdev is exact but slow (it works in fractions); floats suffice here
+        spread = math.sqrt(math.fsum((v - mean) ** 2 for v in earlier) / len(earlier))
         band.append([max(0.0, mean - spread), mean + spread])
     return band
 
@@ -671,14 +677,17 @@ def customer_matrix_section(view: CockpitView) -> dict[str, Any]:
 # --------------------------------------------------------------------------- all together
 
 
-def cockpit_data(view: CockpitView) -> dict[str, Any]:
-    """Everything the cockpit page shows, in a handful of set-based queries."""
+ANALYTICS_CACHE_SECONDS = 120
+
+
+def analytics(view: CockpitView) -> dict[str, Any]:
+    """The panels that summarise the period (everything but the alert board)."""
     stages = default_stages()
     reps = list(reps_in_view(view).select_related("team").order_by("username"))
     names = {rep.pk: str(rep) for rep in reps}
     funnel = funnel_section(view, stages)
     return {
-        "board": alert_board(view),
+        "as_of": view.at,
         "funnel": funnel,
         "targets": targets_section(view, names),
         "trends": trends_section(view),
@@ -686,6 +695,32 @@ def cockpit_data(view: CockpitView) -> dict[str, Any]:
         "bottlenecks": bottleneck_section(view, stages, funnel),
         "matrix": customer_matrix_section(view),
     }
+
+
+def cockpit_data(view: CockpitView, *, cached: bool = True) -> dict[str, Any]:
+    """Everything the cockpit page shows, in a handful of set-based queries.
+
+    The alert board is always read fresh, since people act on it. The period summaries are
+    kept for two minutes per person, team, period and language: they move with the day's
+    activity, not from one click to the next, and a manager switching between the team and
+    period pickers should not wait for the same aggregates twice. The page says as of when.
+    """
+    if not cached:
+        return {"board": alert_board(view), **analytics(view)}
+    key = ":".join(
+        [
+            "salesradar:cockpit",
+            str(view.user.pk),
+            str(view.team.pk if view.team else ""),
+            view.period,
+            translation.get_language() or "",
+        ]
+    )
+    summary = cache.get(key)
+    if summary is None:
+        summary = analytics(view)
+        cache.set(key, summary, ANALYTICS_CACHE_SECONDS)
+    return {"board": alert_board(view), **summary}
 
 
 def charts_payload(data: dict[str, Any]) -> dict[str, Any]:

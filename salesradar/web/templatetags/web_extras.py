@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -35,6 +36,12 @@ STATUS_STYLE: dict[str, tuple[str, str, Any]] = {
 @register.simple_tag
 def icon(name: str, css_class: str = "") -> SafeString:
     """Render the named outline icon as inline SVG, hidden from screen readers."""
+    return _icon(name, css_class)
+
+
+@lru_cache(maxsize=256)
+def _icon(name: str, css_class: str) -> SafeString:
+    # a page draws the same few icons hundreds of times; build each one once
     try:
         paths = ICON_PATHS[name]
     except KeyError:
@@ -55,7 +62,7 @@ def _badge(style: tuple[str, str, Any], label: Any = None) -> SafeString:
     return format_html(
         '<span class="badge bg-{}-lt sr-badge">{} {}</span>',
         colour,
-        icon(icon_name, "icon-sm"),
+        _icon(icon_name, "icon-sm"),
         label if label is not None else word,
     )
 
