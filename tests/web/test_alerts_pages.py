@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -322,3 +323,15 @@ def test_action_requires_post(company: Company) -> None:
 
     assert response.status_code == 405
     assert Alert.objects.get(pk=alert.pk).state == AlertState.FIRING
+
+
+def test_alert_pages_speak_chinese_with_alert_words_not_deal_words(company: Company) -> None:
+    alert = alert_on(default_rule(), owner=company.east_rep)
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(company.manager)
+
+    html = client.get(reverse("web:alert_detail", args=[alert.pk])).content.decode()
+
+    assert "当前值" in html  # the project catalog's "Value" means a deal's value
+    assert "商机价值" not in html
+    assert "确认" in html and "暂停提醒" in html and "指派任务" in html
