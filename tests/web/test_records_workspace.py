@@ -196,3 +196,37 @@ def test_marking_a_task_done_closes_it_and_others_tasks_answer_404(org: Org) -> 
     assert mine.status == TaskStatus.DONE and mine.completed_at is not None
     assert hidden.status_code == 404
     assert theirs.status == TaskStatus.OPEN
+
+
+def test_choosing_a_customer_offers_only_that_customers_open_deals(org: Org, stages: dict) -> None:
+    deal = OpportunityFactory(owner=org.rep, name="Warehouse WMS")
+    OpportunityFactory(owner=org.rep, name="Someone else's customer deal")
+    OpportunityFactory(
+        owner=org.rep,
+        customer=deal.customer,
+        name="Closed deal",
+        stage=stages["lost"],
+        closed_at=timezone.now(),
+    )
+
+    response = english_client(org.rep).get(
+        reverse("web:followup"), {"customer": deal.customer_id, "kind": "visit"}
+    )
+
+    html = response.content.decode()
+    assert "Warehouse WMS" in html
+    assert "Someone else" not in html and "Closed deal" not in html
+    assert 'value="visit" checked' in html  # what was already chosen is kept
+
+
+def test_most_overdue_customers_come_first_across_tiers(org: Org) -> None:
+    slightly = CustomerFactory(owner=org.rep, tier=Tier.C, name="C, 2 days past")
+    ActivityFactory(owner=org.rep, customer=slightly, occurred_at=days_ago(32))
+    badly = CustomerFactory(owner=org.rep, tier=Tier.A, name="A, 13 days past")
+    ActivityFactory(owner=org.rep, customer=badly, occurred_at=days_ago(20))
+
+    response = english_client(org.rep).get(reverse("web:workspace"))
+
+    due = response.context["workspace"].due_customers
+    assert [item.customer for item in due] == [badly, slightly]
+    assert [item.days_overdue for item in due] == [13, 2]

@@ -88,7 +88,8 @@ def page_cases(manager: Any, rep: Any) -> list[PageCase]:
         add(who, "customer list", "web:customer_list")
         add(who, "customer search", "web:customer_list", query="q=%E7%A7%91%E6%8A%80&sort=name")
         add(who, "contact list", "web:contact_list")
-        add(who, "opportunity list", "web:opportunity_list", query="status=open&sort=-amount")
+        add(who, "opportunity list", "web:opportunity_list", query="status=open")
+        add(who, "deals by amount", "web:opportunity_list", query="status=open&sort=-amount")
         if customer is not None:
             add(who, "customer detail", "web:customer_detail", customer.pk)
         if deal is not None:

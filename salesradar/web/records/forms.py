@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -134,25 +135,40 @@ class FollowupForm(StyledForm):
         # customer page), but the picker lists only the user's own: a phone needs a short list.
         customers.queryset = visible(user, Customer)
         opportunities.queryset = visible(user, Opportunity).filter(closed_at__isnull=True)
-        open_deals = opportunities.queryset.select_related("customer")
+        open_deals = opportunities.queryset
         if customer is not None:
             self.initial["customer"] = customer.pk
             customers.widget = forms.HiddenInput()
             open_deals = open_deals.filter(customer=customer)
         else:
             own = Customer.objects.filter(owner=user).order_by("name").values_list("pk", "name")
-            chosen = self.initial.get("customer") or self.data.get("customer")
+            chosen = str(self.data.get("customer") or self.initial.get("customer") or "")
             listed = list(own[:500])
-            if chosen and str(chosen).isdigit() and int(chosen) not in {pk for pk, _n in listed}:
+            if chosen.isdigit() and int(chosen) not in {pk for pk, _n in listed}:
                 extra = visible(user, Customer).filter(pk=int(chosen)).values_list("pk", "name")
                 listed = list(extra) + listed
             customers.choices = [("", _("Choose a customer")), *listed]
-            open_deals = open_deals.filter(owner=user)
+            # Choosing a customer reloads the form with that customer's open deals (htmx).
+            customers.widget.attrs.update(
+                {
+                    "hx-get": reverse("web:followup"),
+                    "hx-trigger": "change",
+                    "hx-target": "#followup-card",
+                    "hx-swap": "outerHTML",
+                    "hx-include": "closest form",
+                }
+            )
+            if chosen.isdigit():
+                open_deals = open_deals.filter(customer_id=int(chosen))
+            else:
+                open_deals = open_deals.none()
         opportunities.choices = [
             ("", _("None")),
             *[
-                (deal.pk, f"{deal.customer.name} · {deal.name}")
-                for deal in open_deals.order_by("customer__name", "name")[:300]
+                (pk, f"{code} · {name}")
+                for pk, code, name in open_deals.order_by("name").values_list("pk", "code", "name")[
+                    :100
+                ]
             ],
         ]
         style(self)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -93,10 +94,12 @@ def pick_sort(sorts: Sequence[Sort], requested: str | None) -> Sort:
 
 
 def customer_sorts() -> list[Sort]:
+    # The default follows the created_at index: on 100,000 customers it reads one page of
+    # the index instead of sorting every visible row.
     return [
-        Sort("-updated", _("Recently updated"), ("-updated_at", "-id")),
-        Sort("name", _("Name"), ("name", "id")),
         Sort("-created", _("Newest"), ("-created_at", "-id")),
+        Sort("name", _("Name"), ("name", "id")),
+        Sort("-updated", _("Recently updated"), ("-updated_at", "-id")),
         Sort("tier", _("Tier"), ("tier", "name", "id")),
     ]
 
@@ -178,7 +181,9 @@ def opportunity_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Opportunity
         )
     status = params.get("status", "").strip()
     if status == "open":
-        queryset = queryset.open()
+        # Same rows as .open() (a deal is closed exactly when it reaches a won or lost stage),
+        # but lets SQLite walk the updated_at index instead of sorting every open deal.
+        queryset = queryset.filter(stage__is_won=False, stage__is_lost=False)
     elif status == "won":
         queryset = queryset.filter(stage__is_won=True)
     elif status == "lost":
@@ -270,62 +275,55 @@ def due_for_followup(user: Any, at: dt.datetime, *, limit: int = 30) -> list[Due
 
     The same cadence as the ``customer_followups_in_cadence`` metric: tier A every 7 days,
     B every 14, C every 30; a customer never followed up counts from its creation. One
-    grouped query; the most overdue (by days past the cadence) first.
+    grouped query per tier, each comparing with a constant and returning at most ``limit``
+    rows, so a rep with thousands of customers costs no more Python than one with thirty;
+    the longest overdue first.
     """
-    due = Q(pk__in=[])
-    for tier, days in TIER_CADENCE_DAYS.items():
-        cutoff = at - days * DAY
-        due |= Q(tier=tier) & (
-            Q(last_activity__lt=cutoff) | Q(last_activity__isnull=True, created_at__lt=cutoff)
-        )
-    rows = (
-        Customer.objects.filter(owner=user, created_at__lte=at)
-        .exclude(lifecycle=Lifecycle.CHURNED)
-        .annotate(last_activity=Max("activities__occurred_at"))
-        .filter(due)
-    )
     found: list[DueCustomer] = []
-    for customer in rows:
-        last = customer.last_activity or customer.created_at  # type: ignore[attr-defined]
-        cadence = TIER_CADENCE_DAYS.get(customer.tier, 30)
-        found.append(
-            DueCustomer(
-                customer,
-                customer.last_activity,  # type: ignore[attr-defined]
-                cadence,
-                int((at - last) / DAY) - cadence,
+    for tier, cadence in TIER_CADENCE_DAYS.items():
+        rows = (
+            Customer.objects.filter(owner=user, tier=tier, created_at__lte=at)
+            .exclude(lifecycle=Lifecycle.CHURNED)
+            .annotate(
+                last_activity=Max("activities__occurred_at"),
+                last_touch=Coalesce(Max("activities__occurred_at"), F("created_at")),
             )
+            .filter(last_touch__lt=at - cadence * DAY)
+            .order_by("last_touch", "name")[:limit]
         )
+        for customer in rows:
+            last = customer.last_touch  # type: ignore[attr-defined]
+            overdue = int((at - last) / DAY) - cadence
+            found.append(DueCustomer(customer, customer.last_activity, cadence, overdue))  # type: ignore[attr-defined]
     found.sort(key=lambda item: (-item.days_overdue, item.customer.name))
     return found[:limit]
 
 
 def deals_by_stage(user: Any, *, per_stage: int = 8) -> list[StageColumn]:
-    """Open opportunities of ``user`` grouped by stage in process order, largest first."""
-    columns: dict[int, StageColumn] = {}
+    """Open opportunities of ``user`` grouped by stage in process order, largest first.
+
+    One grouped query for the counts and totals, then the largest few of each stage (one
+    query per stage of the process, through the owner + stage index).
+    """
+    # Open is read from the stage (a deal closes exactly when it reaches a won or lost stage)
+    # so that both queries go through the owner + stage index.
     totals = (
-        Opportunity.objects.open()
-        .filter(owner=user)
+        Opportunity.objects.filter(owner=user, stage__is_won=False, stage__is_lost=False)
         .values("stage_id")
         .annotate(count=Count("id"), total=Sum("amount"))
     )
     counts = {row["stage_id"]: (row["count"], row["total"] or Decimal("0")) for row in totals}
-    stages = Stage.objects.filter(pk__in=counts).order_by("process_id", "order")
-    for stage in stages:
+    columns = []
+    for stage in Stage.objects.filter(pk__in=counts).order_by("process_id", "order"):
         column = StageColumn(stage, total=counts[stage.pk][1])
         column.count = counts[stage.pk][0]  # type: ignore[attr-defined]
-        columns[stage.pk] = column
-    deals = (
-        Opportunity.objects.open()
-        .filter(owner=user)
-        .select_related("customer")
-        .order_by("-amount", "id")[:400]
-    )
-    for deal in deals:
-        column = columns[deal.stage_id]
-        if len(column.opportunities) < per_stage:
-            column.opportunities.append(deal)
-    return list(columns.values())
+        column.opportunities = list(
+            Opportunity.objects.filter(owner=user, stage=stage)
+            .select_related("customer")
+            .order_by("-amount", "id")[:per_stage]
+        )
+        columns.append(column)
+    return columns
 
 
 def link_records(alerts: Iterable[Alert]) -> None:

@@ -75,7 +75,12 @@ def workspace(request: HttpRequest) -> HttpResponse:
 
 
 def followup_initial(request: HttpRequest) -> dict[str, Any]:
-    initial: dict[str, Any] = {}
+    """Prefill the follow-up form from the query string (a "Log" link, a changed customer)."""
+    initial: dict[str, Any] = {
+        name: value
+        for name, value in request.GET.items()
+        if name in FollowupForm.base_fields and name not in ("customer", "opportunity")
+    }
     for name in ("customer", "opportunity"):
         value = request.GET.get(name, "")
         if value.isdigit():

@@ -38,6 +38,9 @@ def test_rep_logs_a_follow_up_on_a_phone(
     form = page.locator("#followup-card")
 
     form.get_by_label("Customer").select_option(str(demo_site.rep_customer_id))
+    # choosing the customer reloads the form with that customer's deals
+    page.wait_for_load_state("networkidle")
+    expect(form.get_by_label("Customer")).to_have_value(str(demo_site.rep_customer_id))
     form.get_by_text("Visit", exact=True).tap()
     form.get_by_label("What happened").fill("Walked the plant with the buyer")
     save = form.get_by_role("button", name="Save follow-up")
