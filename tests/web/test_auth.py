@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -274,3 +275,15 @@ def test_a_malformed_lockout_setting_is_refused_loudly(tmp_path: Path) -> None:
 
     assert result.returncode != 0
     assert "SALESRADAR_LOGIN_MAX_FAILURES must be a whole number, not 'five'" in result.stderr
+
+
+def test_an_unknown_time_zone_is_refused_when_a_user_is_saved_through_a_form() -> None:
+    user = UserFactory(role=Role.REP)
+    user.time_zone = "Mars/Olympus"
+
+    with pytest.raises(ValidationError) as refused:
+        user.full_clean()
+
+    assert refused.value.message_dict["time_zone"] == [
+        "“Mars/Olympus” is not a known time zone; use a name such as Asia/Shanghai."
+    ]
