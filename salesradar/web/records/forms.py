@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -41,23 +41,17 @@ class FastSelect(forms.Select):
     ) -> SafeString:
         chosen = {str(item) for item in (value if isinstance(value, list | tuple) else [value])}
         chosen.discard("None")
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (str(option), SELECTED if str(option) in chosen else "", label)
-                for option, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{escape(option)}"{" selected" if str(option) in chosen else ""}>'
+            f"{escape(label)}</option>"
+            for option, label in self.choices
         )
         return format_html(
             '<select name="{}"{}>{}</select>',
             name,
             flatatt(self.build_attrs(self.attrs, attrs)),
-            options,
+            mark_safe(options),  # every value and label above is escaped
         )
-
-
-SELECTED = mark_safe(" selected")  # a constant attribute, nothing from input
 
 
 class StyledForm(forms.Form):

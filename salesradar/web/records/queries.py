@@ -32,6 +32,20 @@ from salesradar.pipeline.models import Evidence, Opportunity, Quote, Stage, Stag
 
 DAY = dt.timedelta(days=1)
 SEVERITY_RANK = {Severity.DANGER: 0, Severity.WARNING: 1, "": 2}
+# What an alert line shows; a rule row also carries its YAML source and JSON settings,
+# which would otherwise be read and decoded once per alert.
+ALERT_FIELDS = (
+    "severity",
+    "state",
+    "message",
+    "entity_type",
+    "entity_id",
+    "started_at",
+    "firing_since",
+    "owner_id",
+    "rule__key",
+    "rule__names",
+)
 
 
 # --------------------------------------------------------------------------- pagination
@@ -251,6 +265,7 @@ def my_open_alerts(user: Any, *, limit: int = 20) -> list[Alert]:
             owner=user, state__in=[AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED]
         )
         .select_related("rule")
+        .only(*ALERT_FIELDS)
         .order_by("-firing_since", "-id")[: limit * 3]
     )
     rows.sort(key=lambda alert: (SEVERITY_RANK.get(alert.severity, 2), alert.state != "firing"))
@@ -550,7 +565,9 @@ def _timeline(
     entries = _activity_entries(activity_rows, names)
     entries += _stage_entries(change_rows, names, with_opportunity)
     entries += _quote_entries(quote_rows, names)
-    entries += _alert_entries(alerts.select_related("rule").order_by("-started_at")[:limit])
+    entries += _alert_entries(
+        alerts.select_related("rule").only(*ALERT_FIELDS).order_by("-started_at")[:limit]
+    )
     entries += _task_entries(task_rows, names)
     if evidence is not None:
         entries += _evidence_entries(evidence.order_by("-added_at")[:limit])
