@@ -8,6 +8,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.accounts.choices import Role
+from salesradar.accounts.validators import validate_time_zone
 
 
 class Team(models.Model):
@@ -89,7 +90,13 @@ class User(AbstractUser):
         related_name="members",
     )
     phone = models.CharField(_("mobile phone"), max_length=32, blank=True)
-    time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="Asia/Shanghai",
+        validators=[validate_time_zone],
+        help_text=_("Every date and time is shown to this person in this zone."),
+    )
     language = models.CharField(
         _("language"),
         max_length=8,

@@ -42,6 +42,12 @@ DOCUMENTED = {
     "RETENTION_DAYS": "days to keep sent deliveries, read inbox messages and ended silences "
     "before housekeeping removes them; failed and queued deliveries are never removed "
     "(default: 90)",
+    "HTTPS": "1 when the web app is served over HTTPS (behind a proxy that sets "
+    "X-Forwarded-Proto): cookies become Secure, HTTP redirects to HTTPS, HSTS is sent "
+    "(default: off)",
+    "LOGIN_MAX_FAILURES": "failed sign-ins for one user name from one address before it is "
+    "locked (default: 5)",
+    "LOGIN_LOCK_MINUTES": "minutes a locked user name and address must wait (default: 15)",
 }
 
 
@@ -55,6 +61,18 @@ def get(name: str, default: str = "") -> str:
 def get_bool(name: str, default: bool = False) -> bool:
     raw = get(name, "1" if default else "0").strip().lower()
     return raw in {"1", "true", "yes", "on"}
+
+
+def get_int(name: str, default: int) -> int:
+    """Return ``SALESRADAR_<name>`` as a positive integer; anything else is refused loudly."""
+    raw = get(name, str(default)).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{PREFIX}{name} must be at least 1, not {value}")
+    return value
 
 
 def get_list(name: str, default: str) -> list[str]:

@@ -1,10 +1,27 @@
 from django.urls import include, path
 
-from salesradar.web import views
+from salesradar.web import alerts_views, auth, inbox_views, rules_views, views
 
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("login/", auth.SignInView.as_view(), name="login"),
+    path("logout/", auth.SignOutView.as_view(), name="logout"),
+    path("account/", views.account, name="account"),
+    path("cockpit/", views.cockpit, name="cockpit"),
+    path("alerts/", alerts_views.alert_list, name="alert_list"),
+    path("alerts/<int:pk>/", alerts_views.alert_detail, name="alert_detail"),
+    path("alerts/<int:pk>/acknowledge/", alerts_views.alert_acknowledge, name="alert_acknowledge"),
+    path("alerts/<int:pk>/snooze/", alerts_views.alert_snooze, name="alert_snooze"),
+    path("alerts/<int:pk>/assign/", alerts_views.alert_assign, name="alert_assign"),
+    path("rules/", rules_views.rule_list, name="rule_list"),
+    path("rules/<int:pk>/", rules_views.rule_edit, name="rule_edit"),
+    path("rules/<int:pk>/toggle/", rules_views.rule_toggle, name="rule_toggle"),
+    path("inbox/", inbox_views.inbox, name="inbox"),
+    path("inbox/<int:pk>/", inbox_views.inbox_message, name="inbox_message"),
+    path("inbox/read/", inbox_views.inbox_mark_read, name="inbox_mark_read"),
+    path("deliveries/", inbox_views.deliveries, name="deliveries"),
+    path("deliveries/<int:pk>/retry/", inbox_views.delivery_retry, name="delivery_retry"),
     path("", include("salesradar.web.records.urls")),
 ]

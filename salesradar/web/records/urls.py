@@ -1,5 +1,28 @@
 """Customers, contacts, opportunities and the rep workspace; included by ``web.urls``."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from salesradar.web.records import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("workspace/", views.workspace, name="workspace"),
+    path("workspace/follow-up/", views.followup, name="followup"),
+    path("tasks/<int:pk>/done/", views.task_done, name="task_done"),
+    path("customers/", views.customer_list, name="customer_list"),
+    path("customers/new/", views.customer_create, name="customer_create"),
+    path("customers/<int:pk>/", views.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", views.customer_edit, name="customer_edit"),
+    path("customers/<int:customer_pk>/contacts/new/", views.contact_create, name="contact_create"),
+    path(
+        "customers/<int:customer_pk>/opportunities/new/",
+        views.opportunity_create,
+        name="opportunity_create",
+    ),
+    path("contacts/", views.contact_list, name="contact_list"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
+    path("opportunities/", views.opportunity_list, name="opportunity_list"),
+    path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
+    path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
+    path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
+]

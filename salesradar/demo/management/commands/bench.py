@@ -34,7 +34,13 @@ class Command(BaseCommand):
             help="time a full evaluation of the default rule pack on the configured database, "
             "building a demo of the given size first unless one is there",
         )
-        for parser_ in (demo, evaluation):
+        pages = actions.add_parser(
+            "pages",
+            help="time the main web pages (p50/p95 server render) for a manager and a rep, "
+            "building a demo of the given size first unless one is there",
+        )
+        pages.add_argument("--repeat", type=int, default=20, help="requests per page (default 20)")
+        for parser_ in (demo, evaluation, pages):
             parser_.add_argument("--size", choices=["small", "medium", "large"], default="medium")
             parser_.add_argument("--seed", type=int, default=42)
             for name in COUNT_OPTIONS:
@@ -58,6 +64,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "evaluate":
             self.bench_evaluate(options)
+            return
+        if options["target"] == "pages":
+            self.bench_pages(options)
             return
         if options["target"] == "notify":
             from salesradar.notify.bench import run
@@ -151,6 +160,27 @@ class Command(BaseCommand):
             "runs": runs,
         }
         self.stdout.write(json.dumps(report, indent=1))
+
+    def bench_pages(self, options: dict[str, Any]) -> None:
+        from salesradar.alerts.engine import evaluate
+        from salesradar.alerts.models import Alert
+        from salesradar.alerts.rules import ensure_default_rules
+        from salesradar.demo.services import demo_present
+        from salesradar.web.records.bench import run
+
+        if options["repeat"] < 1:
+            raise CommandError("--repeat must be at least 1.")
+        call_command("migrate", interactive=False, verbosity=0)
+        if not demo_present():
+            self.stderr.write("Building the data set first (not timed) ...")
+            self.build(options)
+        if not Alert.objects.exists():
+            # The pages show alerts; evaluate once as `salesradar serve` would.
+            self.stderr.write("Evaluating the rules once so alerts exist (not timed) ...")
+            ensure_default_rules()
+            evaluate(at=timezone.now())
+        report = run(options["repeat"], progress=self.stderr.write)
+        self.stdout.write(json.dumps(report, indent=1, ensure_ascii=False))
 
     def timed_evaluations(self, at: Any) -> list[dict[str, Any]]:
         from salesradar.alerts.engine import evaluate

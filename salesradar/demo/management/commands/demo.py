@@ -85,5 +85,24 @@ class Command(BaseCommand):
             self.stdout.write(
                 "Admin user 'admin' exists; `salesradar changepassword admin` resets it."
             )
+        self.evaluate_once()
         if not options["no_serve"]:
             call_command("serve", host=options["host"], port=options["port"], migrate=False)
+
+    def evaluate_once(self) -> None:
+        """Evaluate the rules before serving, so the first page a person opens shows alerts.
+
+        The server's scheduler evaluates too, but in the background: without this, the
+        cockpit would be empty for the first seconds after the demo starts.
+        """
+        from salesradar.alerts.choices import AlertState
+        from salesradar.alerts.models import Alert
+        from salesradar.config.jobs import evaluate_rules
+
+        started = time.monotonic()
+        evaluate_rules()
+        open_alerts = Alert.objects.exclude(state=AlertState.RESOLVED).count()
+        self.stdout.write(
+            f"Evaluated the early-warning rules in {time.monotonic() - started:.1f} s: "
+            f"{open_alerts:,} open alerts; sign in to see them on the cockpit."
+        )
