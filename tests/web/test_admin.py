@@ -45,6 +45,7 @@ from salesradar.pipeline.models import (
     StageChange,
     Target,
 )
+from tests.api.factories import admin_samples as api_admin_samples
 
 pytestmark = pytest.mark.django_db
 
@@ -257,6 +258,7 @@ def sample() -> dict[str, Model]:
         action_card,
         group,
     ]
+    objects.extend(api_admin_samples(rep))
     return {obj._meta.label: obj for obj in objects}
 
 
@@ -288,6 +290,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
     sorted(
         set(REGISTERED_MODELS)
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
+        - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
     ),
 )
 def test_add_page_renders(admin_client, sample, label):
