@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -45,8 +46,12 @@ def refuse_oversized(meta: dict[str, Any], body_length: int | None = None) -> No
 
 
 class BoundedJSONParser(parsers.JSONParser):
+    """Refuse by the declared length first, then never read more than the limit allows."""
+
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         request = (parser_context or {}).get("request")
         if request is not None:
             refuse_oversized(request.META)
-        return super().parse(stream, media_type, parser_context)
+        raw = stream.read(max_body_bytes() + 1) if stream is not None else b""
+        refuse_oversized({}, len(raw))
+        return super().parse(io.BytesIO(raw), media_type, parser_context)

@@ -9,6 +9,6 @@ from django.utils import timezone
 @shared_task(name="salesradar.api.tasks.announce_alert_events", ignore_result=True)
 def announce_alert_events() -> int:
     """Queue webhook deliveries for alert transitions the engine wrote in bulk."""
-    from salesradar.api.events import emit_alert_events
+    from salesradar.api.jobs import run_periodic
 
-    return emit_alert_events(until=timezone.now())
+    return run_periodic(now=timezone.now())

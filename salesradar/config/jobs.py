@@ -20,13 +20,13 @@ def evaluate_rules() -> None:
 
 
 def send_notifications() -> None:
-    from salesradar.api.events import emit_alert_events
+    from salesradar.api.jobs import run_periodic
     from salesradar.notify.dispatch import dispatch_due
     from salesradar.notify.services import plan_notifications
 
     now = timezone.now()
     plan_notifications(until=now)
-    emit_alert_events(until=now)  # alert transitions the engine wrote in bulk, for webhooks
+    run_periodic(now=now)  # webhook events of alert transitions; expired idempotency keys
     dispatch_due(now=now)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Model
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -82,3 +83,36 @@ def firing_alert(owner: User, *, team: Team | None = None, key: str = "stalled-d
         owner=owner,
         team=team,
     )
+
+
+def admin_samples(user: User) -> list[Model]:
+    """One row of every model the api app shows in the admin, for the admin's smoke tests."""
+    from salesradar.api.models import (
+        InboundEvent,
+        InboundSource,
+        OutboundEvent,
+        WebhookSubscription,
+    )
+    from salesradar.notify.models import Channel
+    from tests.notify.servers import WEBHOOK_SECRET
+
+    channel = Channel.objects.create(
+        name="events-0001",
+        kind="event_webhook",
+        config={"url": "https://erp.example/0001"},
+        secret=WEBHOOK_SECRET,
+    )
+    source = InboundSource.objects.create(
+        key="crm-0001", system="salesforce", secret=WEBHOOK_SECRET, default_owner=user
+    )
+    return [
+        issue_token(user, name="sync 0001", scopes=["read"]).token,
+        WebhookSubscription.objects.create(name="erp 0001", channel=channel, events=["deal.won"]),
+        OutboundEvent.objects.create(
+            event_type="deal.won", occurred_at=timezone.now(), data={}, source_key="won:0001"
+        ),
+        source,
+        InboundEvent.objects.create(
+            source=source, event_id="evt-0001", event_type="customer.upserted", outcome="applied"
+        ),
+    ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from rest_framework.test import APIClient
 
+from salesradar.api.parsers import BodyTooLarge, BoundedJSONParser
 from salesradar.crm.models import Customer
 from tests.api.factories import Org
 
@@ -138,3 +141,14 @@ def test_a_time_filter_out_of_range_is_a_400(rep_client: APIClient) -> None:
 
     assert response.status_code == 400
     assert "created_at_after" in response.json()["fields"]
+
+
+def test_a_body_without_a_declared_length_is_cut_at_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SALESRADAR_API_MAX_BODY_BYTES", "10")
+    parser = BoundedJSONParser()
+
+    assert parser.parse(io.BytesIO(b'{"a": 1}'), parser_context={}) == {"a": 1}
+    with pytest.raises(BodyTooLarge):
+        parser.parse(io.BytesIO(b'{"a": "' + b"x" * 100 + b'"}'), parser_context={})

@@ -97,3 +97,36 @@ def test_an_unusable_key_is_refused(rep_client: APIClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_idempotency_key"
+
+
+def test_a_concurrent_request_with_the_same_key_rolls_this_one_back(
+    rep_client: APIClient, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesradar.api import idempotency
+
+    real_create = IdempotencyRecord.objects.create
+
+    def another_request_stored_first(**values: object) -> IdempotencyRecord:
+        from django.db import IntegrityError
+
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", another_request_stored_first)
+    response = rep_client.post("/api/customers/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="race")
+    monkeypatch.setattr(IdempotencyRecord.objects, "create", real_create)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "idempotency_key_in_use"
+    assert not Customer.objects.filter(code=BODY["code"]).exists()  # this request's write undone
+    assert idempotency.stored(org.rep, "race", timezone.now()) is None
+
+
+def test_the_periodic_job_forgets_expired_keys(rep_client: APIClient) -> None:
+    from salesradar.api.jobs import run_periodic
+
+    rep_client.post("/api/customers/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    IdempotencyRecord.objects.update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+    run_periodic(now=timezone.now())
+
+    assert not IdempotencyRecord.objects.exists()

@@ -10,9 +10,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from salesradar.activities.models import Task
+from salesradar.api import services
 from salesradar.crm.choices import LeadStatus
 from salesradar.crm.models import Customer, Lead
-from salesradar.pipeline.models import Opportunity, Process
+from salesradar.pipeline.models import Opportunity, Process, Target
 from tests.api.factories import Org, client_for
 from tests.factories import (
     ActivityFactory,
@@ -279,3 +281,61 @@ def test_a_manager_sets_a_team_target_and_a_rep_cannot(org: Org) -> None:
     assert refused.status_code == 403
     assert created.status_code == 201, created.json()
     assert twice.status_code == 400  # one target per team, period and measure
+
+
+LISTS = [
+    "users",
+    "teams",
+    "customers",
+    "contacts",
+    "leads",
+    "opportunities",
+    "stage-changes",
+    "activities",
+    "tasks",
+    "quotes",
+    "contracts",
+    "invoices",
+    "targets",
+    "alerts",
+]
+
+
+def seed_rows(org: Org) -> None:
+    from tests.api.factories import firing_alert
+    from tests.factories import ContractFactory, InvoiceFactory, QuoteFactory
+
+    for owner in (org.rep, org.peer):
+        opportunity = OpportunityFactory(owner=owner)
+        services.open_opportunity(opportunity, by=owner)
+        ContactFactory(customer=opportunity.customer)
+        ActivityFactory(opportunity=opportunity)
+        QuoteFactory(opportunity=opportunity)
+        InvoiceFactory(contract=ContractFactory(opportunity=opportunity))
+        Lead.objects.create(
+            code=f"L-{opportunity.code}", company_name="某公司", source="api", owner=owner
+        )
+        Task.objects.create(title="回电", assignee=owner, due_at=timezone.now())
+        Target.objects.create(
+            user=owner,
+            period_start=dt.date(2026, 1, 1) + dt.timedelta(days=Target.objects.count()),
+            measure="won_amount",
+            value=1,
+        )
+        firing_alert(owner, key=f"rule-{opportunity.code}")
+
+
+@pytest.mark.parametrize("name", LISTS)
+def test_list_queries_do_not_grow_with_rows(org: Org, default_process: Process, name: str) -> None:
+    client = client_for(org.director)
+    client.get("/api/users/")  # the token's first use records its time once
+    seed_rows(org)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(f"/api/{name}/").status_code == 200
+    seed_rows(org)
+    seed_rows(org)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(f"/api/{name}/")
+
+    assert response.json()["count"] > 0
+    assert len(many.captured_queries) == len(few.captured_queries) <= 3

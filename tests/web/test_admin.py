@@ -47,6 +47,7 @@ from salesradar.pipeline.models import (
     StageChange,
     Target,
 )
+from tests.api.factories import admin_samples as api_admin_samples
 
 pytestmark = pytest.mark.django_db
 
@@ -265,6 +266,7 @@ def sample() -> dict[str, Model]:
         action_card,
         group,
     ]
+    objects.extend(api_admin_samples(rep))
     return {obj._meta.label: obj for obj in objects}
 
 
@@ -297,6 +299,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
         set(REGISTERED_MODELS)
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
+        - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
     ),
 )
 def test_add_page_renders(admin_client, sample, label):
