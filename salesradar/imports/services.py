@@ -1179,6 +1179,12 @@ def run_import(
     except (UnreadableFile, ImportRefused) as error:
         _finish(run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=str(error))
         raise ImportRefused(str(error)) from error
+    except Exception as error:
+        # a bug, not bad input: the transaction is already rolled back; say so on the run
+        _finish(
+            run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=repr(error)
+        )
+        raise
     finally:
         if table is not None:
             table.close()
