@@ -56,7 +56,6 @@ from salesradar.imports.parsing import (
     parse_int,
 )
 from salesradar.imports.presets import (
-    PRESETS,
     Preset,
     detect_preset,
     fold,
@@ -1280,7 +1279,3 @@ def write_error_report(report_csv: Path, target: Path) -> Path:
     else:
         target.write_bytes(report_csv.read_bytes())
     return target
-
-
-def preset_named(key: str) -> Preset | None:
-    return PRESETS.get(key)
