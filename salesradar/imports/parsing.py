@@ -12,7 +12,6 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils.translation import gettext as _
 
@@ -203,7 +202,3 @@ def parse_bool(value: Any) -> bool | None:
     if text in FALSE_WORDS:
         return False
     raise CellError(_("{value} is not yes or no").format(value=normalize_text(value)))
-
-
-def zone_named(name: str) -> ZoneInfo:
-    return ZoneInfo(name)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.apps import apps
 from django.db import models
@@ -390,11 +389,3 @@ def choice_lookup(choices: type[models.TextChoices]) -> dict[str, str]:
     for value in choices.values:
         lookup[normalize_text(value).casefold()] = str(value)
     return lookup
-
-
-def describe(kind: Kind) -> list[dict[str, Any]]:
-    """Columns of ``kind`` for documentation and the web form."""
-    return [
-        {"key": column.key, "label": column.label, "zh": column.zh, "required": column.required}
-        for column in kind.columns
-    ]

@@ -56,7 +56,6 @@ from salesradar.imports.parsing import (
     parse_int,
 )
 from salesradar.imports.presets import (
-    PRESETS,
     Preset,
     detect_preset,
     fold,
@@ -1179,6 +1178,12 @@ def run_import(
     except (UnreadableFile, ImportRefused) as error:
         _finish(run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=str(error))
         raise ImportRefused(str(error)) from error
+    except Exception as error:
+        # a bug, not bad input: the transaction is already rolled back; say so on the run
+        _finish(
+            run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=repr(error)
+        )
+        raise
     finally:
         if table is not None:
             table.close()
@@ -1274,7 +1279,3 @@ def write_error_report(report_csv: Path, target: Path) -> Path:
     else:
         target.write_bytes(report_csv.read_bytes())
     return target
-
-
-def preset_named(key: str) -> Preset | None:
-    return PRESETS.get(key)
