@@ -405,17 +405,18 @@ TRENDS: tuple[tuple[str, Any, Any, str, str, int, int], ...] = (
 )
 
 
-TREND_CACHE_SECONDS = 15 * 60
+TREND_CACHE_SECONDS = 60 * 60
 
 
 def trend_series(
     view: CockpitView, metric: Any, period: str, periods: int, combine: str
 ) -> tuple[list[str], list[float | None]]:
-    """Compute one trend's series, cached for a quarter of an hour.
+    """Compute one trend's series, cached for an hour and never across midnight.
 
-    Trend metrics count complete periods only, so their values change when a period ends or
-    when history is back-dated; a short cache keeps the cockpit fast without hiding either
-    for long.
+    Trend metrics count complete periods only, so their values change when a period ends
+    (the key holds the local date) or when history is back-dated (seen within the hour).
+    They are the cockpit's most expensive figures: without the cache every visit would
+    recount months of follow-ups.
     """
     key = ":".join(
         [
