@@ -25,11 +25,20 @@ def send_notifications() -> None:
     dispatch_due(now=now)
 
 
+def warm_cockpit() -> None:
+    from salesradar.web.cockpit import warm_trend_cache
+
+    warm_trend_cache(at=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
         jobs=[
             Job("evaluate", interval=minutes * 60, run=evaluate_rules),
             Job("notify", interval=5, run=send_notifications),
+            # the cockpit's trend cache lives in this process, so only the embedded server
+            # warms it; it keeps an hour, so refreshing twice an hour keeps it always warm
+            Job("cockpit-trends", interval=30 * 60, run=warm_cockpit),
         ]
     )
