@@ -384,4 +384,4 @@ def test_warmed_trends_spare_the_first_visit_their_queries(company: Company) -> 
 
     assert computed == 5 * (1 + 3)  # five trends for the organisation and each of 3 teams
     assert len(warm) < len(cold)
-    assert [t["key"] for t in response.context["data"]["trends"]][0] == "followups"
+    assert len(response.context["data"]["trends"]) == 5
