@@ -45,6 +45,12 @@ def housekeep() -> None:
     remove_expired(now=timezone.now())
 
 
+def warm_cockpit() -> None:
+    from salesradar.web.cockpit import warm_trend_cache
+
+    warm_trend_cache(at=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
@@ -53,5 +59,8 @@ def default_scheduler() -> Scheduler:
             Job("notify", interval=5, run=send_notifications),
             Job("briefings", interval=PERIODIC_SECONDS, run=send_briefings_and_summaries),
             Job("housekeeping", interval=HOUSEKEEPING_SECONDS, run=housekeep),
+            # the cockpit's trend cache lives in this process, so only the embedded server
+            # warms it; it keeps an hour, so refreshing twice an hour keeps it always warm
+            Job("cockpit-trends", interval=30 * 60, run=warm_cockpit),
         ]
     )

@@ -405,17 +405,24 @@ TRENDS: tuple[tuple[str, Any, Any, str, str, int, int], ...] = (
 )
 
 
-TREND_CACHE_SECONDS = 15 * 60
+TREND_CACHE_SECONDS = 60 * 60
 
 
 def trend_series(
-    view: CockpitView, metric: Any, period: str, periods: int, combine: str
+    view: CockpitView,
+    metric: Any,
+    period: str,
+    periods: int,
+    combine: str,
+    *,
+    refresh: bool = False,
 ) -> tuple[list[str], list[float | None]]:
-    """Compute one trend's series, cached for a quarter of an hour.
+    """Compute one trend's series, cached for an hour and never across midnight.
 
-    Trend metrics count complete periods only, so their values change when a period ends or
-    when history is back-dated; a short cache keeps the cockpit fast without hiding either
-    for long.
+    Trend metrics count complete periods only, so their values change when a period ends
+    (the key holds the local date) or when history is back-dated (seen within the hour).
+    They are the cockpit's most expensive figures: without the cache every visit would
+    recount months of follow-ups.
     """
     key = ":".join(
         [
@@ -429,7 +436,7 @@ def trend_series(
             view.at.astimezone(local_zone()).strftime("%Y-%m-%d"),
         ]
     )
-    cached = cache.get(key)
+    cached = None if refresh else cache.get(key)
     if cached is not None:
         return cached
     rows = compute(
@@ -442,6 +449,24 @@ def trend_series(
     series = _series(rows, combine=combine)
     cache.set(key, series, TREND_CACHE_SECONDS)
     return series
+
+
+def warm_trend_cache(*, at: dt.datetime) -> int:
+    """Compute the trends of the whole organisation and of each team ahead of any visit.
+
+    The embedded server's scheduler runs this in the background, so the first person to
+    open the cockpit (or pick a team) in the hour does not wait for months of counting.
+    Return the number of series computed.
+    """
+    teams = Team.objects.values_list("pk", flat=True)
+    scopes = [Scope()] + [Scope(team_ids=(pk,)) for pk in teams]
+    computed = 0
+    for scope in scopes:
+        view = CockpitView(user=None, team=None, period=DEFAULT_PERIOD, at=at, scope=scope)
+        for _key, metric, _label, period, combine, shown, window in TRENDS:
+            trend_series(view, metric, period, shown + window, combine, refresh=True)
+            computed += 1
+    return computed
 
 
 def trends_section(view: CockpitView) -> list[dict[str, Any]]:

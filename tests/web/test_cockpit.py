@@ -20,7 +20,7 @@ from salesradar.activities.choices import ActivityKind
 from salesradar.alerts.choices import AlertState
 from salesradar.alerts.models import Alert
 from salesradar.pipeline.models import Opportunity, Stage, StageChange, Target
-from salesradar.web.cockpit import baseline_band, progress_status
+from salesradar.web.cockpit import baseline_band, progress_status, warm_trend_cache
 from tests.factories import ActivityFactory, CustomerFactory, OpportunityFactory
 from tests.web.support import Company, alert_on, build_company, default_rule, english_client
 
@@ -370,3 +370,18 @@ class _Sink:
 
     def flush(self) -> None:
         return None
+
+
+def test_warmed_trends_spare_the_first_visit_their_queries(company: Company) -> None:
+    client = english_client(company.director)
+    with CaptureQueriesContext(connection) as cold:
+        cockpit(client)
+    cache.clear()
+
+    computed = warm_trend_cache(at=timezone.now())
+    with CaptureQueriesContext(connection) as warm:
+        response = cockpit(client)
+
+    assert computed == 5 * (1 + 3)  # five trends for the organisation and each of 3 teams
+    assert len(warm) < len(cold)
+    assert len(response.context["data"]["trends"]) == 5

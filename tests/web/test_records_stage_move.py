@@ -129,3 +129,59 @@ def test_refusal_is_shown_in_chinese_when_chinese_is_chosen(org: Org) -> None:
     assert "需求确认" in html
     assert "一位角色为“决策人”的联系人" in html
     assert "Still missing" not in html
+
+
+def test_evidence_added_on_the_page_lets_the_gate_pass(org: Org) -> None:
+    deal = OpportunityFactory(owner=org.rep)
+    ContactFactory(customer=deal.customer, decision_role=DecisionRole.DECISION_MAKER)
+    client = english_client(org.rep)
+
+    page = client.get(reverse("web:opportunity_detail", args=[deal.pk]))
+    added = client.post(
+        reverse("web:opportunity_evidence", args=[deal.pk]),
+        {
+            "kind": "pain_points",
+            "title": "Pain points from the workshop",
+            "url": "wiki.example.com/acme",
+        },
+    )
+    moved = client.post(
+        reverse("web:opportunity_move", args=[deal.pk]),
+        {"to_stage": "needs_confirmed"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert '<option value="pain_points">' in page.content.decode()  # the gate's kinds offered
+    assert added.status_code == 302
+    evidence = deal.evidence.get()
+    assert (evidence.kind, evidence.url, evidence.added_by) == (
+        "pain_points",
+        "https://wiki.example.com/acme",
+        org.rep,
+    )
+    assert moved.status_code == 204
+    deal.refresh_from_db()
+    assert deal.stage.key == "needs_confirmed"
+
+
+def test_evidence_with_a_malformed_kind_is_refused(org: Org) -> None:
+    deal = OpportunityFactory(owner=org.rep)
+
+    response = english_client(org.rep).post(
+        reverse("web:opportunity_evidence", args=[deal.pk]),
+        {"kind": "pain points!", "title": "x"},
+    )
+
+    assert response.status_code == 400
+    assert not deal.evidence.exists()
+
+
+def test_evidence_on_someone_elses_opportunity_answers_404(org: Org) -> None:
+    deal = OpportunityFactory(owner=org.other_rep)
+
+    response = english_client(org.rep).post(
+        reverse("web:opportunity_evidence", args=[deal.pk]), {"kind": "nda", "title": "NDA"}
+    )
+
+    assert response.status_code == 404
+    assert not deal.evidence.exists()

@@ -295,3 +295,39 @@ class StageMoveForm(StyledForm):
         to_stage.choices = [
             (stage.key, str(stage)) for stage in stages if stage.pk != opportunity.stage_id
         ]
+
+
+def gate_evidence_kinds(opportunity: Opportunity) -> list[str]:
+    """The evidence kinds the gates of the opportunity's process ask for, in stage order."""
+    kinds: list[str] = []
+    for gate in (
+        Stage.objects.filter(process_id=opportunity.process_id)
+        .order_by("order")
+        .values_list("gate", flat=True)
+    ):
+        for item in gate or []:
+            kind = item.get("evidence") if isinstance(item, dict) else None
+            if kind and kind not in kinds:
+                kinds.append(str(kind))
+    return kinds
+
+
+class EvidenceForm(StyledForm):
+    """Add a piece of proof a gate asks for: its kind, a title and an optional link."""
+
+    kind = forms.SlugField(label=_("Kind of evidence"), max_length=60)
+    title = forms.CharField(label=_("Title"), max_length=200)
+    url = forms.URLField(label=_("Link"), required=False, assume_scheme="https")
+
+    def __init__(self, *args: Any, opportunity: Opportunity, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kinds = gate_evidence_kinds(opportunity)
+        self.fields["kind"].help_text = _("Asked for by this process: {kinds}").format(
+            kinds=", ".join(kinds) if kinds else "—"
+        )
+        self.fields["kind"].widget.attrs["list"] = "evidence-kinds"
+        self.kinds = kinds
+
+    def clean_kind(self) -> str:
+        kind: str = self.cleaned_data["kind"].strip().lower()
+        return kind

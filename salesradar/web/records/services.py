@@ -20,7 +20,7 @@ from salesradar.activities.choices import TaskStatus
 from salesradar.activities.models import Activity, Task
 from salesradar.core.fields import require_aware
 from salesradar.crm.models import Contact, Customer
-from salesradar.pipeline.models import Opportunity, Process, Stage, StageChange
+from salesradar.pipeline.models import Evidence, Opportunity, Process, Stage, StageChange
 
 CODE_ATTEMPTS = 5
 
@@ -182,6 +182,21 @@ def update_opportunity(opportunity: Opportunity, *, at: dt.datetime) -> Opportun
         ]
     )
     return opportunity
+
+
+def add_evidence(
+    opportunity: Opportunity, *, kind: str, title: str, url: str, by: Any, at: dt.datetime
+) -> Evidence:
+    """Attach a piece of proof a stage gate asks for, and count it as an update of the deal."""
+    require_aware(at, "at")
+    with transaction.atomic():
+        evidence = Evidence(
+            opportunity=opportunity, kind=kind, title=title, url=url, added_by=by, added_at=at
+        )
+        evidence.full_clean(exclude=["opportunity", "added_by"])
+        evidence.save()
+        Opportunity.objects.filter(pk=opportunity.pk, updated_at__lt=at).update(updated_at=at)
+    return evidence
 
 
 def complete_task(task: Task, *, by: Any, at: dt.datetime) -> Task:

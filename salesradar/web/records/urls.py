@@ -25,4 +25,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
+    path(
+        "opportunities/<int:pk>/evidence/",
+        views.opportunity_evidence,
+        name="opportunity_evidence",
+    ),
 ]

@@ -31,6 +31,7 @@ from salesradar.web.records import queries, services
 from salesradar.web.records.forms import (
     ContactForm,
     CustomerForm,
+    EvidenceForm,
     FollowupForm,
     OpportunityForm,
     StageMoveForm,
@@ -267,6 +268,12 @@ def opportunity_context(request: HttpRequest, opportunity: Opportunity) -> dict[
         "stages": stages,
         "timeline": queries.opportunity_timeline(opportunity),
         "move_form": StageMoveForm(opportunity=opportunity),
+        "evidence_form": EvidenceForm(opportunity=opportunity),
+        "form": FollowupForm(
+            user=request.user,
+            customer=opportunity.customer,
+            initial={"opportunity": opportunity.pk},
+        ),
         "days_in_stage": (timezone.now() - opportunity.stage_entered_at).days,
     }
 
@@ -323,6 +330,32 @@ def opportunity_move(request: HttpRequest, pk: int) -> HttpResponse:
     full = opportunity_context(request, opportunity)
     full.update(context)
     return render(request, "web/records/opportunity_detail.html", full, status=400)
+
+
+@login_required
+@require_POST
+def opportunity_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """Attach evidence a gate asks for; the page then shows it in the timeline."""
+    opportunity = get_object_or_404(
+        visible(request.user, Opportunity).select_related("customer", "owner", "stage", "process"),
+        pk=pk,
+    )
+    form = EvidenceForm(request.POST, opportunity=opportunity)
+    if form.is_valid():
+        data = form.cleaned_data
+        services.add_evidence(
+            opportunity,
+            kind=data["kind"],
+            title=data["title"],
+            url=data["url"],
+            by=request.user,
+            at=timezone.now(),
+        )
+        messages.success(request, _("Evidence “{title}” added.").format(title=data["title"]))
+        return redirect("web:opportunity_detail", pk=opportunity.pk)
+    context = opportunity_context(request, opportunity)
+    context["evidence_form"] = form
+    return render(request, "web/records/opportunity_detail.html", context, status=400)
 
 
 @login_required
