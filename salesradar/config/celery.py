@@ -40,7 +40,7 @@ app.conf.update(
     timezone="UTC",
     broker_connection_retry_on_startup=True,
 )
-app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify"])
+app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify", "salesradar.crm"])
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
@@ -57,6 +57,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.notify.tasks.drain_outbox",
             "schedule": 5.0,
             "options": {"expires": 30},
+        },
+        "leads": {
+            "task": "salesradar.crm.tasks.run_lead_jobs",
+            "schedule": float(env.get("LEAD_JOBS_MINUTES", "5")) * 60,
+            "options": {"expires": 300},
         },
     }
 

@@ -25,11 +25,18 @@ def send_notifications() -> None:
     dispatch_due(now=now)
 
 
+def run_lead_jobs() -> None:
+    from salesradar.crm.periodic import run_all
+
+    run_all(at=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
         jobs=[
             Job("evaluate", interval=minutes * 60, run=evaluate_rules),
             Job("notify", interval=5, run=send_notifications),
+            Job("leads", interval=float(env.get("LEAD_JOBS_MINUTES", "5")) * 60, run=run_lead_jobs),
         ]
     )

@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", include("salesradar.api.urls")),
+    path("leads/", include("salesradar.crm.urls")),
     path("", include("salesradar.web.urls")),
 ]
