@@ -45,6 +45,7 @@ app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify", "salesradar.cr
 
 def beat_schedule() -> dict[str, dict[str, object]]:
     from salesradar.core import env
+    from salesradar.crm.settings import lead_jobs_seconds
 
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return {
@@ -60,7 +61,7 @@ def beat_schedule() -> dict[str, dict[str, object]]:
         },
         "leads": {
             "task": "salesradar.crm.tasks.run_lead_jobs",
-            "schedule": float(env.get("LEAD_JOBS_MINUTES", "5")) * 60,
+            "schedule": lead_jobs_seconds(),
             "options": {"expires": 300},
         },
     }

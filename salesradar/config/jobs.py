@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from salesradar.core import env
 from salesradar.core.scheduler import Job, Scheduler
+from salesradar.crm.settings import lead_jobs_seconds
 
 
 def evaluate_rules() -> None:
@@ -37,6 +38,6 @@ def default_scheduler() -> Scheduler:
         jobs=[
             Job("evaluate", interval=minutes * 60, run=evaluate_rules),
             Job("notify", interval=5, run=send_notifications),
-            Job("leads", interval=float(env.get("LEAD_JOBS_MINUTES", "5")) * 60, run=run_lead_jobs),
+            Job("leads", interval=lead_jobs_seconds(), run=run_lead_jobs),
         ]
     )

@@ -1,0 +1,160 @@
+"""Claiming from the pool: limits, the re-claim interval, releasing, and one winner under a race."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from salesradar.crm.choices import AssignmentKind, LeadStatus
+from salesradar.crm.models import Assignment, Lead
+from salesradar.crm.pool import (
+    PoolRefusal,
+    assign,
+    claim,
+    default_pool,
+    record_lead_contact,
+    release,
+)
+from tests.crm.factories import LeadFactory
+from tests.factories import CustomerFactory, UserFactory, days_after_creation
+
+AT = days_after_creation(30)
+
+
+@pytest.mark.django_db
+def test_rep_claims_an_ownerless_lead_and_the_claim_is_recorded():
+    rep, lead = UserFactory(), LeadFactory()
+
+    claim(lead, by=rep, at=AT)
+
+    assert (lead.owner, lead.status, lead.assigned_at) == (rep, LeadStatus.ASSIGNED, AT)
+    assert lead.response_due_at == AT + dt.timedelta(hours=24)
+    assert Assignment.objects.get(lead=lead).kind == AssignmentKind.CLAIMED
+
+
+@pytest.mark.django_db
+def test_claim_over_the_open_lead_limit_is_refused_and_changes_nothing():
+    pool = default_pool()
+    pool.max_open_per_rep = 1
+    pool.save()
+    rep = UserFactory()
+    claim(LeadFactory(), by=rep, at=AT)
+    second = LeadFactory()
+
+    with pytest.raises(PoolRefusal, match="limit of pool"):
+        claim(second, by=rep, at=AT)
+
+    second.refresh_from_db()
+    assert second.owner is None
+    assert Assignment.objects.filter(lead=second).count() == 0
+
+
+@pytest.mark.django_db
+def test_claims_per_day_are_limited_and_the_limit_resets_the_next_day():
+    pool = default_pool()
+    pool.claims_per_day = 1
+    pool.save()
+    rep = UserFactory()
+    claim(LeadFactory(), by=rep, at=AT)
+
+    with pytest.raises(PoolRefusal, match="allows 1 a day"):
+        claim(LeadFactory(), by=rep, at=AT + dt.timedelta(hours=1))
+    claim(LeadFactory(), by=rep, at=AT + dt.timedelta(days=1))
+
+    assert Lead.objects.filter(owner=rep).count() == 2
+
+
+@pytest.mark.django_db
+def test_previous_owner_must_wait_before_claiming_a_released_lead_back():
+    rep, lead = UserFactory(), LeadFactory()
+    claim(lead, by=rep, at=AT)
+    release(lead, by=rep, at=AT + dt.timedelta(hours=1))
+
+    with pytest.raises(PoolRefusal, match="may claim it again from"):
+        claim(lead, by=rep, at=AT + dt.timedelta(days=2))
+    claim(lead, by=UserFactory(), at=AT + dt.timedelta(days=2))
+
+    assert lead.owner != rep
+
+
+@pytest.mark.django_db
+def test_deactivated_rep_cannot_claim_or_be_assigned():
+    rep = UserFactory(is_active=False)
+
+    with pytest.raises(PoolRefusal, match="deactivated"):
+        claim(LeadFactory(), by=rep, at=AT)
+    with pytest.raises(PoolRefusal, match="deactivated"):
+        assign(LeadFactory(), to=rep, by=None, at=AT)
+
+
+@pytest.mark.django_db
+def test_a_rep_can_claim_a_pool_customer_which_starts_its_countdown():
+    rep = UserFactory()
+    customer = CustomerFactory(owner=None)
+
+    claim(customer, by=rep, at=AT)
+
+    assert (customer.owner, customer.owned_since) == (rep, AT)
+
+
+@pytest.mark.django_db
+def test_claiming_an_owned_lead_names_its_owner():
+    owner = UserFactory(first_name="伟", last_name="张")
+    lead = LeadFactory()
+    claim(lead, by=owner, at=AT)
+
+    with pytest.raises(PoolRefusal, match="张伟"):
+        claim(lead, by=UserFactory(), at=AT)
+
+
+@pytest.mark.django_db
+def test_first_contact_stops_the_response_clock_and_later_ones_move_the_countdown():
+    lead = LeadFactory()
+    claim(lead, by=UserFactory(), at=AT)
+
+    record_lead_contact(lead, at=AT + dt.timedelta(hours=2))
+    record_lead_contact(lead, at=AT + dt.timedelta(days=3))
+
+    assert lead.first_contact_at == AT + dt.timedelta(hours=2)
+    assert lead.last_followup_at == AT + dt.timedelta(days=3)
+    assert lead.status == LeadStatus.CONTACTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reps_claiming_one_lead_at_once_exactly_one_wins():
+    """Two threads, two real database connections, released together at a barrier."""
+    lead = LeadFactory()
+    reps = [UserFactory(), UserFactory()]
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, str] = {}
+
+    def attempt(rep):  # type: ignore[no-untyped-def]
+        try:
+            barrier.wait(timeout=10)
+            claim(Lead.objects.get(pk=lead.pk), by=rep, at=AT)
+            outcomes[rep.pk] = "won"
+        except PoolRefusal as refusal:
+            outcomes[rep.pk] = f"refused: {refusal.messages[0]}"
+        except Exception as error:  # SQLite may report its write lock instead
+            outcomes[rep.pk] = f"error: {error}"
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt, args=(rep,)) for rep in reps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    lead.refresh_from_db()
+    winners = [pk for pk, outcome in outcomes.items() if outcome == "won"]
+    assert len(winners) == 1, outcomes
+    assert lead.owner_id == winners[0]
+    assert Assignment.objects.filter(lead=lead, kind=AssignmentKind.CLAIMED).count() == 1
+    loser = next(outcome for pk, outcome in outcomes.items() if pk != winners[0])
+    if connection.vendor == "postgresql":
+        assert loser.startswith("refused:")
+        assert "claimed by" in loser or "owned by" in loser
