@@ -66,13 +66,14 @@ def pool_of(record: Lead | Customer) -> LeadPool:
 
 
 def tier_policies() -> dict[str, TierPolicy]:
-    """Return the policy of every tier, creating the shipped defaults for missing tiers."""
+    """Return the policy of every tier (one query); a tier without a row gets the defaults.
+
+    The defaults are unsaved instances, so reading policies (as metrics do) never writes.
+    """
     policies = {policy.tier: policy for policy in TierPolicy.objects.all()}
     for tier, defaults in TIER_DEFAULTS.items():
         if tier not in policies:
-            policies[tier], _created = TierPolicy.objects.get_or_create(
-                tier=tier, defaults=defaults
-            )
+            policies[tier] = TierPolicy(tier=tier, **defaults)
     return policies
 
 

@@ -314,8 +314,10 @@ def _route_batch(
         rows = list(
             queryset.values_list("pk", "region", "industry", "source", "size", "created_at")
         )
-        changed: list[Lead] = []
-        history: list[Assignment] = []
+        # Leads given to the same rep by the same rule at the same moment form one group,
+        # written with one conditional UPDATE (still ownerless), far cheaper than a per-row
+        # CASE update.
+        groups: dict[tuple[int, int, dt.datetime, dt.datetime], list[int]] = defaultdict(list)
         for pk, region, industry, source, size, created_at in rows:
             picked = router.pick(region, industry, source, size, exclude=exclude.get(pk))
             if picked is None:
@@ -323,15 +325,18 @@ def _route_batch(
                 continue
             rule_id, owner_id = picked
             assigned_at = max(at, created_at)
-            lead = Lead(
-                pk=pk,
+            due = response_deadline(source, assigned_at, rules=rules, calendar=calendar)
+            groups[(rule_id, owner_id, assigned_at, due)].append(pk)
+        history: list[Assignment] = []
+        for (rule_id, owner_id, assigned_at, due), pks in groups.items():
+            changed = Lead.objects.filter(
+                pk__in=pks, owner__isnull=True, status__in=CLAIMABLE_LEAD_STATUSES
+            ).update(
                 owner_id=owner_id,
                 routing_rule_id=rule_id,
                 status=LeadStatus.ASSIGNED,
                 assigned_at=assigned_at,
-                response_due_at=response_deadline(
-                    source, assigned_at, rules=rules, calendar=calendar
-                ),
+                response_due_at=due,
                 first_contact_at=None,
                 last_followup_at=None,
                 ladder_step=0,
@@ -339,8 +344,13 @@ def _route_batch(
                 high_risk=False,
                 expiry_notified_at=None,
             )
-            changed.append(lead)
-            history.append(
+            if changed != len(pks):  # a rep claimed some meanwhile: record only what we moved
+                pks = list(
+                    Lead.objects.filter(
+                        pk__in=pks, owner_id=owner_id, routing_rule_id=rule_id
+                    ).values_list("pk", flat=True)
+                )
+            history.extend(
                 Assignment(
                     lead_id=pk,
                     kind=AssignmentKind.ROUTED,
@@ -349,28 +359,12 @@ def _route_batch(
                     rule_id=rule_id,
                     at=assigned_at,
                 )
+                for pk in pks
             )
-            result.by_rule[rule_id] += 1
-        Lead.objects.bulk_update(
-            changed,
-            [
-                "owner",
-                "routing_rule",
-                "status",
-                "assigned_at",
-                "response_due_at",
-                "first_contact_at",
-                "last_followup_at",
-                "ladder_step",
-                "ladder_since",
-                "high_risk",
-                "expiry_notified_at",
-            ],
-            batch_size=500,
-        )
+            result.by_rule[rule_id] += len(pks)
+            result.assigned += len(pks)
         Assignment.objects.bulk_create(history, batch_size=2000)
         router.save_cursors()
-        result.assigned += len(changed)
 
 
 def unrouted_count() -> int:

@@ -64,9 +64,8 @@ def test_contacted_lead_is_not_recalled_and_per_source_deadline_applies():
 
 
 def test_owned_lead_returns_to_its_pool_when_the_tier_countdown_runs_out_after_a_notice():
-    policies = tier_policies()
-    TierPolicy.objects.filter(tier="C").update(ownership_days=10)
-    assert policies  # defaults created
+    TierPolicy.objects.create(tier="C", ownership_days=10)
+    assert tier_policies()["C"].ownership_days == 10
     rep = UserFactory()
     lead = LeadFactory(tier="C")
     claim(lead, by=rep, at=AT)
