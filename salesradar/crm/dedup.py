@@ -230,8 +230,8 @@ def _exact(
         for pk, code, company, value in customers.filter(
             credit_code__in=wanted["credit_code"]
         ).values_list("pk", "code", "name", "credit_code"):
-            found[("credit_code", value)].append(
-                Collision("credit_code", value, "customer", pk, code, company)
+            found[("credit_code", value or "")].append(
+                Collision("credit_code", value or "", "customer", pk, code, company)
             )
     for name, contact_field in (("phone", "phone_key"), ("email", "email_key")):
         if not wanted[name]:
@@ -344,61 +344,68 @@ def merge(
     if survivor.pk == duplicate.pk:
         raise MergeRefused(_("A record cannot be merged into itself."), code="same")
     kind = "lead" if isinstance(survivor, Lead) else "customer"
-    model = type(survivor)
+    model: Any = type(survivor)
     with transaction.atomic():
-        survivor = model.objects.select_for_update().get(pk=survivor.pk)
-        duplicate = model.objects.select_for_update().get(pk=duplicate.pk)
-        snapshot = model_to_dict(duplicate)
-        snapshot = {k: v for k, v in snapshot.items() if not isinstance(v, list)}
-        if kind == "lead":
-            # one active nurture per lead: the duplicate's sequence ends with the merge
-            NurtureEnrollment.objects.filter(lead=duplicate, status=NurtureStatus.ACTIVE).update(
-                status=NurtureStatus.FINISHED, ended_at=at
+        kept: Any = model.objects.select_for_update().get(pk=survivor.pk)
+        gone: Any = model.objects.select_for_update().get(pk=duplicate.pk)
+        return _merge_locked(kind, model, kept, gone, by=by, at=at)
+
+
+def _merge_locked(
+    kind: str, model: Any, survivor: Any, duplicate: Any, *, by: Any, at: dt.datetime
+) -> MergeRecord:
+    """Merge two rows already locked by ``merge``."""
+    snapshot = model_to_dict(duplicate)
+    snapshot = {k: v for k, v in snapshot.items() if not isinstance(v, list)}
+    if kind == "lead":
+        # one active nurture per lead: the duplicate's sequence ends with the merge
+        NurtureEnrollment.objects.filter(lead=duplicate, status=NurtureStatus.ACTIVE).update(
+            status=NurtureStatus.FINISHED, ended_at=at
+        )
+    moved = _move_related(model, duplicate, survivor)
+    filled = []
+    for name in FILLABLE[kind]:
+        if not getattr(survivor, name) and getattr(duplicate, name):
+            setattr(survivor, name, getattr(duplicate, name))
+            filled.append(name)
+    if kind == "customer" and duplicate.credit_code:
+        # the unique code moves with the merge; free it first
+        model.objects.filter(pk=duplicate.pk).update(credit_code=None)
+    if kind == "lead":
+        survivor.recycle_count = max(survivor.recycle_count, duplicate.recycle_count)
+        if (
+            duplicate.first_contact_at
+            and (
+                survivor.first_contact_at is None
+                or duplicate.first_contact_at < survivor.first_contact_at
             )
-        moved = _move_related(model, duplicate, survivor)
-        filled = []
-        for name in FILLABLE[kind]:
-            if not getattr(survivor, name) and getattr(duplicate, name):
-                setattr(survivor, name, getattr(duplicate, name))
-                filled.append(name)
-        if kind == "customer" and duplicate.credit_code:
-            # the unique code moves with the merge; free it first
-            model.objects.filter(pk=duplicate.pk).update(credit_code=None)
-        if kind == "lead":
-            survivor.recycle_count = max(survivor.recycle_count, duplicate.recycle_count)
-            if (
-                duplicate.first_contact_at
-                and (
-                    survivor.first_contact_at is None
-                    or duplicate.first_contact_at < survivor.first_contact_at
-                )
-                and duplicate.first_contact_at >= survivor.created_at
-            ):
-                survivor.first_contact_at = duplicate.first_contact_at
-                filled.append("first_contact_at")
-        record = MergeRecord.objects.create(
-            kind=kind,
-            survivor_id=survivor.pk,
-            merged_id=duplicate.pk,
-            merged_code=duplicate.code,
-            snapshot=_jsonable(snapshot),
-            moved=moved,
-            at=at,
-            by=by,
-        )
-        Assignment.objects.create(
-            lead=survivor if kind == "lead" else None,
-            customer=survivor if kind == "customer" else None,
-            kind=AssignmentKind.MERGED,
-            owner_id=survivor.owner_id,
-            previous_owner_id=duplicate.owner_id,
-            at=at,
-            by=by,
-            note=_("merged {code} into this record").format(code=duplicate.code),
-        )
-        duplicate.delete()
-        if filled or kind == "lead":
-            survivor.save()
+            and duplicate.first_contact_at >= survivor.created_at
+        ):
+            survivor.first_contact_at = duplicate.first_contact_at
+            filled.append("first_contact_at")
+    record = MergeRecord.objects.create(
+        kind=kind,
+        survivor_id=survivor.pk,
+        merged_id=duplicate.pk,
+        merged_code=duplicate.code,
+        snapshot=_jsonable(snapshot),
+        moved=moved,
+        at=at,
+        by=by,
+    )
+    Assignment.objects.create(
+        lead=survivor if kind == "lead" else None,
+        customer=survivor if kind == "customer" else None,
+        kind=AssignmentKind.MERGED,
+        owner_id=survivor.owner_id,
+        previous_owner_id=duplicate.owner_id,
+        at=at,
+        by=by,
+        note=_("merged {code} into this record").format(code=duplicate.code),
+    )
+    duplicate.delete()
+    if filled or kind == "lead":
+        survivor.save()
     return record
 
 
@@ -413,7 +420,7 @@ def refresh_match_keys(batch: int = 2000) -> dict[str, int]:
     from salesradar.crm.normalize import phone_key_or_blank
 
     counts = {"leads": 0, "customers": 0, "contacts": 0}
-    specs: list[tuple[str, type[models.Model], list[str]]] = [
+    specs: list[tuple[str, Any, list[str]]] = [
         ("leads", Lead, ["normalized_name", "name_key", "name_block", "phone_key", "email_key"]),
         ("customers", Customer, ["normalized_name", "name_key", "name_block"]),
         ("contacts", Contact, ["phone_key", "email_key"]),

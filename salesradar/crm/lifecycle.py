@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Q, Subquery, Sum, Value
@@ -36,15 +37,15 @@ def _setting(name: str, default: int) -> int:
     return int(env.get(name, str(default)))
 
 
-def _contracts():  # type: ignore[no-untyped-def]
+def _contracts() -> Any:
     from salesradar.pipeline.models import Contract
 
     return Contract.objects
 
 
 def _move(
-    queryset, to_stage: str, event: str, at: dt.datetime, when_field: str | None = None
-) -> int:  # type: ignore[no-untyped-def]
+    queryset: Any, to_stage: str, event: str, at: dt.datetime, when_field: str | None = None
+) -> int:
     fields = ["pk", "lifecycle"] + ([when_field] if when_field else [])
     rows = list(queryset.values_list(*fields))
     if not rows:

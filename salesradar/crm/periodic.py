@@ -12,11 +12,13 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.core.fields import require_aware
@@ -83,7 +85,7 @@ def recall_overdue_leads(*, at: dt.datetime) -> int:
         managers = managers_of(owner for _pk, owner, _c, _n in rows)
         notices = []
         for _pk, owner, code, name in rows:
-            subject = _("Lead recalled: {code} {name}").format(code=code, name=name)
+            subject = format_lazy(_("Lead recalled: {code} {name}"), code=code, name=name)
             notices.append(
                 Notice(
                     owner,
@@ -164,8 +166,9 @@ def expire_ownership(*, at: dt.datetime) -> dict[str, int]:
                     notices.append(
                         Notice(
                             owner,
-                            _("{count} days left before a record returns to the pool").format(
-                                count=days_left
+                            format_lazy(
+                                _("{count} days left before a record returns to the pool"),
+                                count=days_left,
                             ),
                             _("Log a real follow-up to restart its countdown."),
                         )
@@ -309,7 +312,7 @@ def run_ladder(*, at: dt.datetime) -> LadderResult:
     return result
 
 
-def _ladder_population(model: type[Lead] | type[Customer], tier: str):  # type: ignore[no-untyped-def]
+def _ladder_population(model: type[Lead] | type[Customer], tier: str) -> Any:
     if model is Lead:
         return Lead.objects.filter(
             tier=tier,
@@ -337,23 +340,24 @@ def _reset_ladder(at: dt.datetime) -> int:
     return count
 
 
+LADDER_SUBJECTS: dict[tuple[type, int], Any] = {
+    (Lead, 1): _("A lead of yours is overdue for a follow-up"),
+    (Lead, 2): _("A lead is still not followed up; the manager is copied"),
+    (Lead, 3): _("A lead went without follow-up too long: high risk, taken away"),
+    (Customer, 1): _("A customer of yours is overdue for a follow-up"),
+    (Customer, 2): _("A customer is still not followed up; the manager is copied"),
+    (Customer, 3): _("A customer went without follow-up too long: high risk, taken away"),
+}
+
+
 def _ladder_notices(model: type, rows: list[tuple[int, int]], step: int) -> list[Notice]:
-    what = _("lead") if model is Lead else _("customer")
-    texts = {
-        1: _("A {what} of yours is overdue for a follow-up."),
-        2: _("A {what} is still not followed up; the manager is copied."),
-        3: _("A {what} went without follow-up too long: marked high risk and taken away."),
-    }
-    notices = [
-        Notice(owner, texts[step].format(what=what), texts[step].format(what=what))
-        for _pk, owner in rows
-    ]
+    subject = LADDER_SUBJECTS[(model, step)]
+    text = _("Log a real follow-up to stop the escalation.")
+    notices = [Notice(owner, subject, text) for _pk, owner in rows]
     if step >= 2:
         managers = managers_of(owner for _pk, owner in rows)
         notices.extend(
-            Notice(managers[owner], texts[step].format(what=what), texts[step].format(what=what))
-            for _pk, owner in rows
-            if owner in managers
+            Notice(managers[owner], subject, text) for _pk, owner in rows if owner in managers
         )
     return notices
 

@@ -172,16 +172,18 @@ def _take(
     require_unowned: bool,
 ) -> int:
     """Give ``record`` to ``owner`` with one conditional UPDATE; return the rows changed."""
-    model = type(record)
-    queryset = model.objects.filter(pk=record.pk)
-    if require_unowned:
-        queryset = queryset.filter(owner__isnull=True)
-    reset = {"ladder_step": 0, "ladder_since": None, "high_risk": False, "expiry_notified_at": None}
+    reset: dict[str, Any] = {
+        "ladder_step": 0,
+        "ladder_since": None,
+        "high_risk": False,
+        "expiry_notified_at": None,
+    }
     if isinstance(record, Lead):
+        leads = Lead.objects.filter(pk=record.pk)
         if require_unowned:
-            queryset = queryset.filter(status__in=CLAIMABLE_LEAD_STATUSES)
+            leads = leads.filter(owner__isnull=True, status__in=CLAIMABLE_LEAD_STATUSES)
         due = response_deadline(record.source, at, rules=source_rules(), calendar=None)
-        return queryset.update(
+        return leads.update(
             owner=owner,
             assigned_at=at,
             status=LeadStatus.ASSIGNED,
@@ -190,7 +192,10 @@ def _take(
             last_followup_at=None,
             **reset,
         )
-    return queryset.update(owner=owner, owned_since=at, updated_at=at, **reset)
+    customers = Customer.objects.filter(pk=record.pk)
+    if require_unowned:
+        customers = customers.filter(owner__isnull=True)
+    return customers.update(owner=owner, owned_since=at, updated_at=at, **reset)
 
 
 def claim(record: Lead | Customer, *, by: User, at: dt.datetime | None = None) -> None:
