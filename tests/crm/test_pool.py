@@ -158,3 +158,55 @@ def test_two_reps_claiming_one_lead_at_once_exactly_one_wins():
     if connection.vendor == "postgresql":
         assert loser.startswith("refused:")
         assert "claimed by" in loser or "owned by" in loser
+
+
+@pytest.mark.django_db
+def test_countdown_shows_when_an_owned_lead_expires_and_turns_red_under_three_days():
+    from salesradar.crm.models import TierPolicy
+    from salesradar.crm.pool import with_countdown
+
+    TierPolicy.objects.create(tier="C", ownership_days=10)
+    safe, urgent = LeadFactory(tier="C"), LeadFactory(tier="C")
+    rep = UserFactory()
+    claim(safe, by=rep, at=AT)
+    claim(urgent, by=rep, at=AT)
+    record_lead_contact(safe, at=AT + dt.timedelta(days=5))
+
+    rows = {
+        lead.pk: (lead.expires_at, lead.red)
+        for lead in with_countdown(Lead.objects.all(), at=AT + dt.timedelta(days=8))
+    }
+
+    assert rows[safe.pk] == (AT + dt.timedelta(days=15), False)
+    assert rows[urgent.pk] == (AT + dt.timedelta(days=10), True)
+
+
+@pytest.mark.django_db
+def test_due_for_followup_lists_customers_past_their_tier_cadence(default_process):
+    from salesradar.crm.pool import due_for_followup
+    from tests.factories import ActivityFactory
+
+    rep = UserFactory()
+    fresh = CustomerFactory(owner=rep, tier="B")
+    stale = CustomerFactory(owner=rep, tier="B")
+    ActivityFactory(customer=fresh, owner=rep, occurred_at=AT - dt.timedelta(days=3))
+    ActivityFactory(customer=stale, owner=rep, occurred_at=AT - dt.timedelta(days=20))
+
+    assert list(due_for_followup(rep, at=AT)) == [stale]
+
+
+@pytest.mark.django_db
+def test_manual_assignment_records_who_did_it_and_the_previous_owner():
+    ops, first, second = UserFactory(role="ops"), UserFactory(), UserFactory()
+    lead = LeadFactory()
+    claim(lead, by=first, at=AT)
+
+    assign(lead, to=second, by=ops, at=AT + dt.timedelta(hours=1), note="vacation cover")
+
+    last = Assignment.objects.filter(lead=lead).latest("pk")
+    assert (lead.owner, last.kind, last.by, last.previous_owner) == (
+        second,
+        AssignmentKind.MANUAL,
+        ops,
+        first,
+    )
