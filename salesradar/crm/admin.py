@@ -64,8 +64,70 @@ class ContactInline(admin.TabularInline):
     show_change_link = True
 
 
+class DuplicateGuardForm(forms.ModelForm):
+    """Run the duplicate guard on manual entry: exact collisions are refused, naming the record."""
+
+    name_field = "name"
+    phone_field = ""
+    email_field = ""
+
+    def clean(self) -> dict[str, Any]:
+        from salesradar.crm.dedup import Incoming, guard_duplicates
+
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        model = self._meta.model
+        exclude = [self.instance.pk] if self.instance.pk else []
+        incoming = Incoming(
+            company_name=data.get(self.name_field) or "",
+            credit_code=data.get("credit_code") or "",
+            phone=data.get(self.phone_field) or "" if self.phone_field else "",
+            email=data.get(self.email_field) or "" if self.email_field else "",
+        )
+        try:
+            [check] = guard_duplicates(
+                [incoming],
+                exclude_leads=exclude if model is Lead else (),
+                exclude_customers=exclude if model is Customer else (),
+            )
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from None
+        if check.exact:
+            raise forms.ValidationError([collision.message for collision in check.exact])
+        self.similar = check.similar
+        return data
+
+
+class CustomerForm(DuplicateGuardForm):
+    class Meta:
+        model = Customer
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets decide which fields show
+
+
+class LeadForm(DuplicateGuardForm):
+    name_field = "company_name"
+    phone_field = "phone"
+    email_field = "email"
+
+    class Meta:
+        model = Lead
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets decide which fields show
+
+
+def warn_similar(request: HttpRequest, form: Any) -> None:
+    for candidate in getattr(form, "similar", []):
+        messages.warning(
+            request,
+            _("Similar name: {kind} {code} {name} (score {score:.2f}).").format(
+                kind=candidate.kind, code=candidate.code, name=candidate.name, score=candidate.score
+            ),
+        )
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    form = CustomerForm
     list_display = (
         "code",
         "name",
@@ -106,6 +168,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Customer, form: Any, change: bool) -> None:
         """A lifecycle changed by hand is kept in the history like any event."""
         super().save_model(request, obj, form, change)
+        warn_similar(request, form)
         if change and "lifecycle" in form.changed_data:
             LifecycleChange.objects.create(
                 customer=obj,
@@ -129,6 +192,12 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
+    form = LeadForm
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        warn_similar(request, form)
+
     list_display = (
         "code",
         "company_name",

@@ -157,3 +157,29 @@ def test_merging_leads_keeps_the_earliest_first_contact():
     assert survivor.first_contact_at == days_after_creation(1)
     assert survivor.phone == "13700137000"
     assert not Lead.objects.filter(pk=duplicate.pk).exists()
+
+
+def test_admin_refuses_a_lead_whose_phone_is_already_known(admin_client):
+    from django.urls import reverse
+
+    existing = LeadFactory(company_name="已知公司", phone="13800138000")
+
+    response = admin_client.post(
+        reverse("admin:crm_lead_add"),
+        {
+            "code": "L-NEW",
+            "company_name": "别的公司",
+            "phone": "138-0013-8000",
+            "source": "manual",
+            "status": "new",
+            "tier": "C",
+            "recycle_count": 0,
+            "ladder_step": 0,
+            "created_at_0": "2024-03-01",
+            "created_at_1": "09:00:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert existing.code in response.content.decode()
+    assert not Lead.objects.filter(code="L-NEW").exists()
