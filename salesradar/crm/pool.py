@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -425,8 +424,15 @@ def due_for_followup(user: User, *, at: dt.datetime) -> QuerySet[Customer]:
     return Customer.objects.filter(owner=user).exclude(lifecycle="churned").filter(conditions)
 
 
-def money(value: Decimal | None) -> Decimal:
-    return value if value is not None else Decimal("0")
+def leads_for(user: User) -> QuerySet[Lead]:
+    """The leads a person works with: ops, directors and admins the whole pool and every lead;
+    a rep or manager what ``visible`` gives them plus the ownerless leads they may claim."""
+    from salesradar.accounts.visibility import sees_everything, visible
+
+    if sees_everything(user):
+        return Lead.objects.all()
+    claimable = Lead.objects.filter(owner__isnull=True, status__in=CLAIMABLE_LEAD_STATUSES)
+    return visible(user, Lead) | claimable
 
 
 __all__ = [
@@ -437,6 +443,7 @@ __all__ = [
     "claim",
     "default_pool",
     "due_for_followup",
+    "leads_for",
     "record_lead_contact",
     "release",
     "tier_policies",

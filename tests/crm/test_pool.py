@@ -210,3 +210,16 @@ def test_manual_assignment_records_who_did_it_and_the_previous_owner():
         ops,
         first,
     )
+
+
+@pytest.mark.django_db
+def test_rep_sees_own_leads_and_the_claimable_pool_but_not_a_colleagues_leads():
+    from salesradar.crm.pool import leads_for
+
+    rep, colleague, ops = UserFactory(), UserFactory(), UserFactory(role="ops")
+    pooled, mine, theirs = LeadFactory(), LeadFactory(), LeadFactory()
+    claim(mine, by=rep, at=AT)
+    claim(theirs, by=colleague, at=AT)
+
+    assert set(leads_for(rep)) == {pooled, mine}
+    assert set(leads_for(ops)) == {pooled, mine, theirs}
