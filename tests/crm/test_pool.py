@@ -7,6 +7,7 @@ import threading
 
 import pytest
 from django.db import connection, connections
+from django.utils import translation
 
 from salesradar.crm.choices import AssignmentKind, LeadStatus
 from salesradar.crm.models import Assignment, Lead
@@ -134,7 +135,8 @@ def test_two_reps_claiming_one_lead_at_once_exactly_one_wins():
     def attempt(rep):  # type: ignore[no-untyped-def]
         try:
             barrier.wait(timeout=10)
-            claim(Lead.objects.get(pk=lead.pk), by=rep, at=AT)
+            with translation.override("en"):  # a new thread starts in the default language
+                claim(Lead.objects.get(pk=lead.pk), by=rep, at=AT)
             outcomes[rep.pk] = "won"
         except PoolRefusal as refusal:
             outcomes[rep.pk] = f"refused: {refusal.messages[0]}"
