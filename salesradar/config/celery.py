@@ -40,12 +40,15 @@ app.conf.update(
     timezone="UTC",
     broker_connection_retry_on_startup=True,
 )
-app.autodiscover_tasks(["salesradar.alerts", "salesradar.notify", "salesradar.api"])
+app.autodiscover_tasks(
+    ["salesradar.alerts", "salesradar.notify", "salesradar.api", "salesradar.crm"]
+)
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
     from salesradar.config.jobs import HOUSEKEEPING_SECONDS, PERIODIC_SECONDS
     from salesradar.core import env
+    from salesradar.crm.settings import lead_jobs_seconds
 
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return {
@@ -73,6 +76,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.api.tasks.announce_alert_events",
             "schedule": 5.0,
             "options": {"expires": 30},
+        },
+        "leads": {
+            "task": "salesradar.crm.tasks.run_lead_jobs",
+            "schedule": lead_jobs_seconds(),
+            "options": {"expires": 300},
         },
     }
 

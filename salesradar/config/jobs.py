@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from salesradar.core import env
 from salesradar.core.scheduler import Job, Scheduler
+from salesradar.crm.settings import lead_jobs_seconds
 
 PERIODIC_SECONDS = 300  # how often the daily and weekly jobs look for what has fallen due
 HOUSEKEEPING_SECONDS = 6 * 3600
@@ -51,6 +52,12 @@ def warm_cockpit() -> None:
     warm_trend_cache(at=timezone.now())
 
 
+def run_lead_jobs() -> None:
+    from salesradar.crm.periodic import run_all
+
+    run_all(at=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
@@ -62,5 +69,6 @@ def default_scheduler() -> Scheduler:
             # the cockpit's trend cache lives in this process, so only the embedded server
             # warms it; it keeps an hour, so refreshing twice an hour keeps it always warm
             Job("cockpit-trends", interval=30 * 60, run=warm_cockpit),
+            Job("leads", interval=lead_jobs_seconds(), run=run_lead_jobs),
         ]
     )

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("salesradar.api.urls")),
     path("imports/", include("salesradar.imports.urls")),
+    path("leads/", include("salesradar.crm.urls")),
     path("", include("salesradar.web.urls")),
 ]

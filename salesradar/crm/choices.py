@@ -49,3 +49,58 @@ class LeadStatus(models.TextChoices):
     CONVERTED = "converted", _("Converted")
     DISQUALIFIED = "disqualified", _("Disqualified")
     RECYCLED = "recycled", _("Recycled to pool")
+    NURTURING = "nurturing", _("Not now: in a nurture sequence")
+    MERGED = "merged", _("Merged into another lead")
+
+
+class RoutingStrategy(models.TextChoices):
+    ROUND_ROBIN = "round_robin", _("Round robin")
+    LOAD_BALANCED = "load_balanced", _("Load balanced (fewest open leads)")
+
+
+class AssignmentKind(models.TextChoices):
+    ROUTED = "routed", _("Routed by a rule")
+    CLAIMED = "claimed", _("Claimed from the pool")
+    MANUAL = "manual", _("Assigned by hand")
+    RECALLED = "recalled", _("Recalled: first response deadline missed")
+    EXPIRED = "expired", _("Returned: ownership countdown ran out")
+    ESCALATED = "escalated", _("Taken away by the escalation ladder")
+    RELEASED = "released", _("Released by the owner")
+    MERGED = "merged", _("Merged into another record")
+
+
+class LadderAction(models.TextChoices):
+    RECALL = "recall", _("Return to the pool")
+    REASSIGN = "reassign", _("Reassign through the routing rules")
+
+
+class DuplicatePolicy(models.TextChoices):
+    REFUSE = "refuse", _("Refuse the new record")
+    MERGE = "merge", _("Merge into the existing record")
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", _("Waiting for review")
+    MERGED = "merged", _("Merged")
+    DISMISSED = "dismissed", _("Not a duplicate")
+
+
+class LifecycleEvent(models.TextChoices):
+    FIRST_CONTRACT = "first_contract", _("First contract signed")
+    REPEAT_CONTRACT = "repeat_contract", _("Further contract signed")
+    RENEWAL_MISSED = "renewal_missed", _("Renewal missed")
+    NO_ORDER = "no_order", _("No order for months")
+    CHURNED = "churned", _("No order long after being at risk")
+    WON_BACK = "won_back", _("Won back with a new contract")
+    MANUAL = "manual", _("Changed by hand")
+
+
+class NurtureStepKind(models.TextChoices):
+    TASK = "task", _("Task for a rep")
+    EMAIL = "email", _("Email to the lead")
+
+
+class NurtureStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    RESPONDED = "responded", _("Responded")
+    FINISHED = "finished", _("Sequence finished")

@@ -36,7 +36,7 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.activities.models import Activity
-from salesradar.crm.models import Customer, Lead
+from salesradar.crm.models import Assignment, Customer, Lead
 from salesradar.metrics.registry import Metric, MetricRow, Period, Scope, register
 from salesradar.pipeline.models import (
     Contract,
@@ -1385,3 +1385,88 @@ class OrgChurnRate(PeriodRatio):
             .values("bucket")
             .annotate(numerator=Count("pk", filter=Q(renewed=False)), denominator=Count("pk"))
         )
+
+
+# --------------------------------------------------------------------------- lead pool (issue 6)
+
+
+@register
+class RepLeadRecalls(PeriodCount):
+    """Leads taken back from a rep per week because the first response deadline passed.
+
+    Counts the lead pool's ``recalled`` assignments by the rep who let the lead lapse, dated
+    by the recall (24小时未跟进回收次数). Every active rep gets a row for every complete week,
+    zero without recalls. Unit: count.
+    """
+
+    key = "rep_lead_recalls"
+    grain = "rep"
+    unit = "count"
+    model = Assignment
+    timestamp = "at"
+    owner_lookup = "previous_owner"
+    source = "leads"
+
+    def base(self, at: dt.datetime, scope: Scope) -> QuerySet[Any]:
+        return super().base(at, scope).filter(kind="recalled", at__lte=at)
+
+
+@register
+class CustomerFollowupsInTierCadence(Metric):
+    """Follow-ups of the kinds a customer's tier asks for, within its tier's cadence (分级跟进).
+
+    The cadence comes from the lead pool's tier policies (admin: tier policies): e.g. tier A
+    counts only visits and meetings in the last 7 days, B any follow-up in 14 days, C any in
+    30 days. Population as for days since last activity. The context carries the tier, the
+    window, the kinds and the days since the last qualifying follow-up. Unit: count.
+    """
+
+    scope_fields = CUSTOMER_SCOPE
+    key = "customer_followups_in_tier_cadence"
+    grain = "customer"
+    unit = "count"
+
+    def rows(
+        self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        from salesradar.crm.pool import REAL_FOLLOWUP_KINDS, tier_policies
+
+        policies = tier_policies()
+        in_window = Q(pk__in=[])
+        qualifying = Q(pk__in=[])
+        kinds_by_tier: dict[str, list[str]] = {}
+        for tier, policy in policies.items():
+            kinds = list(policy.cadence_kinds or REAL_FOLLOWUP_KINDS)
+            kinds_by_tier[tier] = kinds
+            kind_filter = Q(tier=tier, activities__kind__in=kinds)
+            qualifying |= kind_filter
+            in_window |= kind_filter & Q(activities__occurred_at__gt=at - policy.cadence_days * DAY)
+        logged = Q(activities__occurred_at__lte=at, activities__created_at__lte=at)
+        queryset = customers_in_scope(at, scope).annotate(
+            followups=Count("activities", filter=in_window & logged),
+            last_activity=Max("activities__occurred_at", filter=qualifying & logged),
+        )
+        return [
+            MetricRow(
+                pk,
+                float(followups),
+                None,
+                owner_id,
+                team_id,
+                {
+                    "tier": tier,
+                    "window_days": policies[tier].cadence_days if tier in policies else None,
+                    "kinds": kinds_by_tier.get(tier, []),
+                    "days_since_last": (at - (last or created)) / DAY,
+                },
+            )
+            for pk, owner_id, team_id, tier, created, last, followups in queryset.values_list(
+                "pk",
+                "owner_id",
+                "owner__team_id",
+                "tier",
+                "created_at",
+                "last_activity",
+                "followups",
+            )
+        ]

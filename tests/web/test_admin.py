@@ -235,6 +235,7 @@ def sample() -> dict[str, Model]:
         kind="daily_briefing", period_start=AT.date(), recipient=rep
     )
     objects: list[Model] = [
+        *lead_pool_sample(rep, customer, lead, channel),
         bucket,
         batch,
         told,
@@ -270,6 +271,38 @@ def sample() -> dict[str, Model]:
     return {obj._meta.label: obj for obj in objects}
 
 
+def lead_pool_sample(rep: User, customer: Customer, lead: Lead, channel: Channel) -> list[Model]:
+    """One row of each lead-pool model (crm, issue 6)."""
+    from salesradar.crm import models as crm
+
+    pool = crm.LeadPool.objects.create(code="pool-0001", name="Pool 0001", is_default=True)
+    rule = crm.RoutingRule.objects.create(name="Rule 0001")
+    rule.members.set([rep])
+    sequence = crm.NurtureSequence.objects.create(
+        name="Nurture 0001", steps=[{"day": 1, "kind": "task", "title": "0001"}]
+    )
+    return [
+        pool,
+        rule,
+        sequence,
+        crm.SourcePolicy.objects.create(source=LeadSource.WEB_FORM, pool=pool),
+        crm.TierPolicy.objects.create(tier=Tier.A),
+        crm.OutOfOffice.objects.create(
+            user=rep, starts_at=AT, ends_at=AT + dt.timedelta(days=1), note="0001"
+        ),
+        crm.WorkingDayOverride.objects.create(day=dt.date(2027, 2, 20), is_working_day=True),
+        crm.Assignment.objects.create(lead=lead, kind="claimed", owner=rep, at=AT, note="0001"),
+        crm.DuplicateReview.objects.create(lead=lead, candidates=[], best_score=0.9),
+        crm.MergeRecord.objects.create(
+            kind="lead", survivor_id=lead.pk, merged_id=0, merged_code="L-0001", snapshot={}, at=AT
+        ),
+        crm.LifecycleChange.objects.create(
+            customer=customer, from_stage="prospect", to_stage="new", event="manual", at=AT
+        ),
+        crm.NurtureEnrollment.objects.create(lead=lead, sequence=sequence, started_at=AT),
+    ]
+
+
 def test_every_salesradar_model_is_registered_in_the_admin():
     unregistered = [
         model._meta.label
@@ -300,6 +333,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
+        - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history
     ),
 )
 def test_add_page_renders(admin_client, sample, label):

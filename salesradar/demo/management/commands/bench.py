@@ -60,6 +60,14 @@ class Command(BaseCommand):
         imports.add_argument("--opportunities", type=int, help="default: as many as --rows")
         imports.add_argument("--batch-size", type=int, default=2000)
         imports.add_argument("--seed", type=int, default=42)
+        leads = actions.add_parser(
+            "leads", help="route incoming leads through the rules with duplicate checks"
+        )
+        leads.add_argument("--leads", type=int, default=100_000)
+        leads.add_argument("--existing", type=int, default=1_000_000)
+        leads.add_argument("--rules", type=int, default=50)
+        leads.add_argument("--batch", type=int, default=1000)
+        leads.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target"] == "evaluate":
@@ -67,6 +75,23 @@ class Command(BaseCommand):
             return
         if options["target"] == "pages":
             self.bench_pages(options)
+            return
+        if options["target"] == "leads":
+            from salesradar.crm import bench as lead_bench
+
+            call_command("migrate", interactive=False, verbosity=0)
+            try:
+                report = lead_bench.run(
+                    leads=options["leads"],
+                    existing=options["existing"],
+                    rules=options["rules"],
+                    batch=options["batch"],
+                    seed=options["seed"],
+                    progress=lambda message: self.stderr.write(f"  {message}"),
+                )
+            except lead_bench.ForeignData as error:
+                raise CommandError(str(error)) from None
+            self.stdout.write(json.dumps(report, indent=1))
             return
         if options["target"] == "notify":
             from salesradar.notify.bench import run
