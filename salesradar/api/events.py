@@ -23,7 +23,7 @@ from salesradar.alerts.models import Alert, AlertEvent
 from salesradar.api.choices import EventType
 from salesradar.api.models import OutboundEvent, WebhookSubscription
 from salesradar.crm.models import Lead
-from salesradar.notify.models import Channel, Delivery
+from salesradar.notify.models import Delivery
 from salesradar.pipeline.models import Opportunity, StageChange
 
 ALERT_EVENTS = {
@@ -259,10 +259,3 @@ def emit_alert_events(*, until: dt.datetime, limit: int = 5000) -> int:
             count += 1
         Delivery.objects.bulk_create(deliveries, batch_size=2000)
     return count
-
-
-def channel_ids_of(subscriptions: Iterable[WebhookSubscription]) -> list[int]:
-    return sorted({subscription.channel_id for subscription in subscriptions})
-
-
-__all__ = ["Channel", "emit", "emit_alert_events", "emit_stage_change"]

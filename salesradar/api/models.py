@@ -57,10 +57,6 @@ class ApiToken(models.Model):
                 }
             )
 
-    def is_usable(self) -> bool:
-        now = timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
-
 
 class IdempotencyRecord(models.Model):
     """The stored answer to one write sent with an ``Idempotency-Key``, per user."""
