@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -192,6 +194,19 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def _cockpit_counts(request: HttpRequest) -> dict[str, Any] | None:
+    """Fresh board counts when the action came from the cockpit, to update its tiles too."""
+    from salesradar.web.cockpit import board_counts, cockpit_view
+    from salesradar.web.permissions import uses_cockpit
+
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if current.path != reverse("web:cockpit") or not uses_cockpit(request.user):
+        return None
+    raw_team = parse_qs(current.query).get("team", [""])[0]
+    team = visible(request.user, Team).filter(pk=raw_team).first() if raw_team.isdigit() else None
+    return board_counts(cockpit_view(request.user, team=team, period="", at=timezone.now()))
+
+
 def _after_action(
     request: HttpRequest, alert: Alert, *, error: str = "", notice: str = ""
 ) -> HttpResponse:
@@ -202,6 +217,7 @@ def _after_action(
             "row": alert_row(alert, request.user),
             "error": error,
             "notice": notice,
+            "board_counts": _cockpit_counts(request),
             **action_context(request.user),
         }
         return render(request, "web/alerts/_row.html", context)

@@ -128,31 +128,29 @@ def open_alerts(view: CockpitView) -> QuerySet[Alert]:
     return alerts
 
 
-def alert_board(view: CockpitView) -> dict[str, Any]:
-    """Counts by severity and state, and the most urgent open alerts."""
-    alerts = open_alerts(view)
+def board_counts(view: CockpitView) -> dict[str, Any]:
+    """Open alerts by severity, how many nobody acknowledged yet, and the total."""
     counts = {
         (row["severity"], row["state"]): row["n"]
-        for row in alerts.values("severity", "state").annotate(n=Count("pk"))
+        for row in open_alerts(view).values("severity", "state").annotate(n=Count("pk"))
     }
-    by_severity = {
-        severity: sum(n for (sev, _state), n in counts.items() if sev == severity)
-        for severity in ("danger", "warning")
-    }
-    unhandled = sum(n for (_sev, state), n in counts.items() if state == AlertState.FIRING)
-    from salesradar.web.alert_rows import alert_rows, by_urgency
-
-    top = list(
-        by_urgency(alerts.filter(state=AlertState.FIRING)).select_related("rule", "owner", "team")[
-            :BOARD_SIZE
-        ]
-    )
     return {
-        "by_severity": by_severity,
-        "unhandled": unhandled,
+        "by_severity": {
+            severity: sum(n for (sev, _state), n in counts.items() if sev == severity)
+            for severity in ("danger", "warning")
+        },
+        "unhandled": sum(n for (_sev, state), n in counts.items() if state == AlertState.FIRING),
         "total": sum(counts.values()),
-        "rows": alert_rows(top, view.user),
     }
+
+
+def alert_board(view: CockpitView) -> dict[str, Any]:
+    """The board's counts and its most urgent firing alerts."""
+    from salesradar.web.alert_rows import alert_rows, by_urgency, for_listing
+
+    firing = open_alerts(view).filter(state=AlertState.FIRING)
+    top = list(for_listing(by_urgency(firing))[:BOARD_SIZE])
+    return {**board_counts(view), "rows": alert_rows(top, view.user)}
 
 
 # --------------------------------------------------------------------------- funnel

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -64,7 +65,10 @@ def inbox_mark_read(request: HttpRequest) -> HttpResponse:
             count=count
         ),
     )
-    return redirect(request.POST.get("next") or "web:inbox")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        target = ""  # never bounce a person to another site
+    return redirect(target or "web:inbox")
 
 
 def _require_rule_manager(request: HttpRequest) -> None:

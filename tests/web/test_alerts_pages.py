@@ -335,3 +335,13 @@ def test_alert_pages_speak_chinese_with_alert_words_not_deal_words(company: Comp
     assert "当前值" in html  # the project catalog's "Value" means a deal's value
     assert "商机价值" not in html
     assert "确认" in html and "暂停提醒" in html and "指派任务" in html
+
+
+def test_actions_never_redirect_to_another_site(company: Company) -> None:
+    alert = alert_on(default_rule(), owner=company.east_rep)
+
+    response = english_client(company.manager).post(
+        reverse("web:alert_acknowledge", args=[alert.pk]), {"next": "//evil.example/"}
+    )
+
+    assert response["Location"] == reverse("web:alert_detail", args=[alert.pk])

@@ -385,3 +385,26 @@ def test_warmed_trends_spare_the_first_visit_their_queries(company: Company) -> 
     assert computed == 5 * (1 + 3)  # five trends for the organisation and each of 3 teams
     assert len(warm) < len(cold)
     assert len(response.context["data"]["trends"]) == 5
+
+
+def test_acting_on_the_board_updates_the_cockpits_tiles_too(company: Company) -> None:
+    rule = default_rule()
+    first = alert_on(rule, owner=company.east_rep, entity_id=1)
+    alert_on(rule, owner=company.east_rep, entity_id=2, severity="warning")
+    client = english_client(company.manager)
+    cockpit_url = "http://testserver" + reverse("web:cockpit") + f"?team={company.east.pk}"
+
+    response = client.post(
+        reverse("web:alert_acknowledge", args=[first.pk]),
+        headers={"HX-Request": "true", "HX-Current-URL": cockpit_url},
+    )
+    elsewhere = client.post(
+        reverse("web:alert_snooze", args=[first.pk]),
+        {f"snooze-{first.pk}-hours": "4"},
+        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/alerts/"},
+    )
+
+    html = response.content.decode()
+    assert 'id="count-unhandled" hx-swap-oob="true">1<' in html  # only the warning is left
+    assert 'id="count-danger" hx-swap-oob="true">1<' in html  # acknowledged is still open
+    assert "hx-swap-oob" not in elsewhere.content.decode()

@@ -182,3 +182,13 @@ def test_retry_of_a_sent_delivery_changes_nothing(company: Company) -> None:
     sent.refresh_from_db()
     assert "Only a failed delivery can be retried." in response.content.decode()
     assert (sent.status, sent.attempts) == (DeliveryStatus.SENT, 1)
+
+
+def test_mark_read_never_redirects_to_another_site(company: Company) -> None:
+    message(company.manager, "First")
+
+    response = english_client(company.manager).post(
+        reverse("web:inbox_mark_read"), {"all": "1", "next": "https://evil.example/"}
+    )
+
+    assert response["Location"] == reverse("web:inbox")
