@@ -154,6 +154,7 @@ class Opportunity(models.Model):
             models.Index(fields=["customer", "created_at"]),
             models.Index(fields=["closed_at"]),
             models.Index(fields=["updated_at"]),
+            models.Index(fields=["amount"]),  # list pages sorted by deal size
         ]
 
     def __str__(self) -> str:
