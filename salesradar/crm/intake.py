@@ -134,8 +134,8 @@ def intake_leads(
             valid.append((index, validate_row(row, regions)))
         except ValidationError as error:
             outcomes[index].errors = error.message_dict
-    pool_id = (source_rules().get(source) or None) and source_rules()[source].pool_id
-    pool_id = pool_id or default_pool().pk
+    rule = source_rules().get(source)
+    pool_id = rule.pool_id if rule is not None and rule.pool_id else default_pool().pk
     with transaction.atomic():
         checks = guard_duplicates([keys for _index, keys in valid])
         to_create: list[tuple[int, Lead, DuplicateCheck]] = []

@@ -277,7 +277,9 @@ def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None)
         }
         if isinstance(record, Lead):
             changes["status"] = LeadStatus.RECYCLED
-        type(record).objects.filter(pk=record.pk).update(**changes)
+            Lead.objects.filter(pk=record.pk).update(**changes)
+        else:
+            Customer.objects.filter(pk=record.pk).update(owned_since=None, **changes)
         _history(record, AssignmentKind.RELEASED, owner=None, previous=previous, at=at, by=by)
     record.refresh_from_db()
 
