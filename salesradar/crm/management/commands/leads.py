@@ -55,6 +55,5 @@ class Command(BaseCommand):
 
             year = options["year"] or timezone.localdate().year
             warning = coverage_warning(year)
-            self.stdout.write(
-                warning or f"{year}: official holidays and swapped working days known"
-            )
+            known = _("{year}: official holidays and swapped working days known").format(year=year)
+            self.stdout.write(warning or known)
