@@ -167,8 +167,13 @@ def intake_leads(
                 status=LeadStatus.NEW,
                 pool_id=pool_id,
                 created_at=at,
+                # the guard's keys, already computed: no second parse of name and phone
+                normalized_name=keys.normalized_name,
+                name_key=keys.name_key,
+                name_block=keys.name_block,
+                phone_key=keys.phone,
+                email_key=keys.email,
             )
-            lead.fill_match_keys()
             to_create.append((index, lead, check))
         Lead.objects.bulk_create([lead for _index, lead, _check in to_create], batch_size=1000)
         reviews = []
