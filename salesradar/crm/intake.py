@@ -134,8 +134,8 @@ def intake_leads(
             valid.append((index, validate_row(row, regions)))
         except ValidationError as error:
             outcomes[index].errors = error.message_dict
-    pool_id = (source_rules().get(source) or None) and source_rules()[source].pool_id
-    pool_id = pool_id or default_pool().pk
+    rule = source_rules().get(source)
+    pool_id = rule.pool_id if rule is not None and rule.pool_id else default_pool().pk
     with transaction.atomic():
         checks = guard_duplicates([keys for _index, keys in valid])
         to_create: list[tuple[int, Lead, DuplicateCheck]] = []
@@ -167,8 +167,13 @@ def intake_leads(
                 status=LeadStatus.NEW,
                 pool_id=pool_id,
                 created_at=at,
+                # the guard's keys, already computed: no second parse of name and phone
+                normalized_name=keys.normalized_name,
+                name_key=keys.name_key,
+                name_block=keys.name_block,
+                phone_key=keys.phone,
+                email_key=keys.email,
             )
-            lead.fill_match_keys()
             to_create.append((index, lead, check))
         Lead.objects.bulk_create([lead for _index, lead, _check in to_create], batch_size=1000)
         reviews = []

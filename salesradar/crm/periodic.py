@@ -133,7 +133,10 @@ def expire_ownership(*, at: dt.datetime) -> dict[str, int]:
         for tier, policy in policies.items():
             length = dt.timedelta(days=policy.ownership_days)
             leads = Lead.objects.filter(
-                tier=tier, owner__isnull=False, status__in=OPEN_LEAD_STATUSES
+                tier=tier,
+                owner__isnull=False,
+                status__in=OPEN_LEAD_STATUSES,
+                response_due_at__isnull=False,  # handed out by the pool (see pool.POOL_MANAGED)
             ).annotate(anchor=lead_countdown_anchor())
             expired = list(leads.filter(anchor__lte=at - length).values_list("pk", "owner_id"))
             counts["leads_expired"] += _return_leads(expired, at, AssignmentKind.EXPIRED)
@@ -318,6 +321,7 @@ def _ladder_population(model: type[Lead] | type[Customer], tier: str) -> Any:
             tier=tier,
             owner__isnull=False,
             status__in=(LeadStatus.CONTACTED, LeadStatus.QUALIFIED),
+            response_due_at__isnull=False,
         ).annotate(anchor=lead_countdown_anchor())
     return Customer.objects.filter(
         tier=tier, owner__isnull=False, owned_since__isnull=False

@@ -36,6 +36,11 @@ OPEN_LEAD_STATUSES = (LeadStatus.ASSIGNED, LeadStatus.CONTACTED, LeadStatus.QUAL
 """Statuses of a lead a rep is working: they count against limits and capacities."""
 CLAIMABLE_LEAD_STATUSES = (LeadStatus.NEW, LeadStatus.RECYCLED)
 """Statuses of an ownerless lead that may be claimed or routed."""
+POOL_MANAGED = "response_due_at / owned_since"
+"""TRICKY: only records handed out by the pool's services (claim, assign, routing) carry a
+response deadline (leads) or ``owned_since`` (customers); the countdown and the ladder act on
+those alone, so rows bulk-loaded with an owner (an import, the demo) are not swept into the
+pool the first time the periodic work runs."""
 REAL_FOLLOWUP_KINDS = ("call", "visit", "meeting", "email", "im", "demo")
 """Activity kinds that restart a countdown: everything but a note to oneself."""
 DEFAULT_RESPONSE_HOURS = 24
@@ -277,7 +282,9 @@ def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None)
         }
         if isinstance(record, Lead):
             changes["status"] = LeadStatus.RECYCLED
-        type(record).objects.filter(pk=record.pk).update(**changes)
+            Lead.objects.filter(pk=record.pk).update(**changes)
+        else:
+            Customer.objects.filter(pk=record.pk).update(owned_since=None, **changes)
         _history(record, AssignmentKind.RELEASED, owner=None, previous=previous, at=at, by=by)
     record.refresh_from_db()
 
@@ -357,7 +364,9 @@ def with_countdown(queryset: QuerySet[Lead], *, at: dt.datetime) -> QuerySet[Lea
     A lead returns to its pool when its tier's ``ownership_days`` pass without a follow-up.
     """
     policies = tier_policies()
-    return queryset.filter(owner__isnull=False, status__in=OPEN_LEAD_STATUSES).annotate(
+    return queryset.filter(
+        owner__isnull=False, status__in=OPEN_LEAD_STATUSES, response_due_at__isnull=False
+    ).annotate(
         expires_at=lead_countdown_anchor() + _tier_days("ownership_days", policies),
         red=Case(
             When(

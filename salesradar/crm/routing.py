@@ -278,7 +278,7 @@ def route_leads(
     """
     at = at or timezone.now()
     require_aware(at, "at")
-    exclude = exclude or {}
+    exclude = dict(exclude or {})
     router = router or Router.load_at(at)
     calendar = calendar or WorkingCalendar.load()
     rules = source_rules()
@@ -289,15 +289,12 @@ def route_leads(
     else:
         ids = list(lead_ids)
     for start in range(0, len(ids), BATCH):
-        _route_batch(
-            ids[start : start + BATCH], pending, at, exclude, router, calendar, rules, result
-        )
+        _route_batch(ids[start : start + BATCH], at, exclude, router, calendar, rules, result)
     return result
 
 
 def _route_batch(
     ids: list[int],
-    pending: object,
     at: dt.datetime,
     exclude: dict[int, int],
     router: Router,
@@ -312,14 +309,18 @@ def _route_batch(
         if connection.features.has_select_for_update_skip_locked:
             queryset = queryset.select_for_update(skip_locked=True)
         rows = list(
-            queryset.values_list("pk", "region", "industry", "source", "size", "created_at")
+            queryset.values_list(
+                "pk", "region", "industry", "source", "size", "created_at", "previous_owner_id"
+            )
         )
         # Leads given to the same rep by the same rule at the same moment form one group,
         # written with one conditional UPDATE (still ownerless), far cheaper than a per-row
         # CASE update.
         groups: dict[tuple[int, int, dt.datetime, dt.datetime], list[int]] = defaultdict(list)
-        for pk, region, industry, source, size, created_at in rows:
-            picked = router.pick(region, industry, source, size, exclude=exclude.get(pk))
+        for pk, region, industry, source, size, created_at, previous_owner in rows:
+            # never straight back to the rep who just lost or gave up the lead
+            excluded = exclude.get(pk, previous_owner)
+            picked = router.pick(region, industry, source, size, exclude=excluded)
             if picked is None:
                 result.unrouted += 1
                 continue
@@ -327,6 +328,8 @@ def _route_batch(
             assigned_at = max(at, created_at)
             due = response_deadline(source, assigned_at, rules=rules, calendar=calendar)
             groups[(rule_id, owner_id, assigned_at, due)].append(pk)
+            if excluded is not None:
+                exclude[pk] = excluded
         history: list[Assignment] = []
         for (rule_id, owner_id, assigned_at, due), pks in groups.items():
             changed = Lead.objects.filter(

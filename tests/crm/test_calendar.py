@@ -84,3 +84,16 @@ def test_a_source_with_working_hours_gets_its_deadline_on_the_calendar():
 
     # 2 h on Friday, Monday overridden as a day off, 2 h on Tuesday
     assert lead.response_due_at == at(2026, 3, 10, 11, 0)
+
+
+@pytest.mark.django_db
+def test_leads_calendar_command_warns_about_an_uncovered_year(capsys):
+    from django.core.management import call_command
+
+    call_command("leads", "calendar", "--year", "2027")
+    uncovered = capsys.readouterr().out
+    call_command("leads", "calendar", "--year", "2025")
+    covered = capsys.readouterr().out
+
+    assert "no official data for 2027" in uncovered
+    assert "2025: official holidays and swapped working days known" in covered

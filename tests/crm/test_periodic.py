@@ -159,3 +159,16 @@ def test_leads_run_command_runs_every_job(capsys):
     out = capsys.readouterr().out
     assert '"recalled": 1' in out
     assert Lead.objects.get(pk=lead.pk).owner is None
+
+
+def test_leads_loaded_with_an_owner_outside_the_pool_are_not_swept_back_by_the_countdown():
+    TierPolicy.objects.create(tier="C", ownership_days=10)
+    rep = UserFactory()
+    loaded = LeadFactory(
+        owner=rep, status=LeadStatus.ASSIGNED, assigned_at=days_after_creation(0), tier="C"
+    )
+
+    result = expire_ownership(at=AT + dt.timedelta(days=100))
+
+    loaded.refresh_from_db()
+    assert (result["leads_expired"], loaded.owner) == (0, rep)

@@ -112,3 +112,13 @@ def test_routing_many_leads_uses_a_fixed_number_of_queries(django_assert_max_num
         result = route_leads(at=AT)
 
     assert result.assigned == 300
+
+
+def test_a_lead_that_expired_from_a_rep_is_not_routed_back_to_that_rep():
+    lost, other = UserFactory(), UserFactory()
+    routing_rule("Pair", [lost, other])
+    lead = LeadFactory(status=LeadStatus.RECYCLED, previous_owner=lost)
+
+    route_leads(at=AT)
+
+    assert owners([lead]) == [other.pk]

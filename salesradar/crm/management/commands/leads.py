@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 class Command(BaseCommand):
@@ -54,6 +55,5 @@ class Command(BaseCommand):
 
             year = options["year"] or timezone.localdate().year
             warning = coverage_warning(year)
-            self.stdout.write(
-                warning or f"{year}: official holidays and swapped working days known"
-            )
+            known = _("{year}: official holidays and swapped working days known").format(year=year)
+            self.stdout.write(warning or known)
