@@ -203,7 +203,7 @@ class Command(BaseCommand):
                 suggestion = plan.suggested.get(name)
                 lines.append(
                     f"  --stage-map '{name}={suggestion or '?'}'"
-                    + (f"   ({_('suggested')})" if suggestion else "")
+                    + ("   (" + _("suggested") + ")" if suggestion else "")
                 )
             if plan.suggested:
                 lines.append(_("or confirm the suggestions with --accept-suggested-stages."))
