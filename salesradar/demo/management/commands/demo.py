@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from salesradar.core import env
+from salesradar.crm.dedup import refresh_match_keys
 from salesradar.demo.services import (
     COUNT_OPTIONS,
     build_demo,
@@ -64,6 +65,8 @@ class Command(BaseCommand):
                 truth_path=truth_path,
                 progress=lambda message: self.stderr.write(f"  {message}"),
             )
+            # the generator writes rows in bulk; the duplicate guard needs their match keys
+            refresh_match_keys()
             elapsed = time.monotonic() - started
             counts = ", ".join(f"{name} {count:,}" for name, count in result.rows.items())
             self.stdout.write(
