@@ -409,28 +409,47 @@ def customers_with_countdown(
     )
 
 
-def due_for_followup(user: User, *, at: dt.datetime) -> QuerySet[Customer]:
-    """Return the customers of ``user`` whose tier cadence asks for a follow-up by ``at``."""
-    policies = tier_policies()
-    from django.db.models import OuterRef, Subquery
+@dataclass
+class DueCustomer:
+    customer: Customer
+    last_activity_at: dt.datetime | None
+    cadence_days: int
+    days_overdue: int
 
-    from salesradar.activities.models import Activity
 
-    conditions = Q(pk__in=[])
-    for tier, policy in policies.items():
+def due_for_followup(user: User, at: dt.datetime, *, limit: int = 30) -> list[DueCustomer]:
+    """Customers of ``user`` whose tier's cadence has passed since their last follow-up.
+
+    The cadence (days, and which kinds of follow-up count) is the tier policy's, so the rep
+    workspace, the cadence metric and the ladder agree; a customer never followed up counts
+    from its creation. One grouped query per tier returning at most ``limit`` rows, so a rep
+    with thousands of customers costs no more Python than one with thirty; longest overdue
+    first.
+    """
+    from django.db.models import F, Max
+
+    day = dt.timedelta(days=1)
+    found: list[DueCustomer] = []
+    for tier, policy in tier_policies().items():
         kinds = policy.cadence_kinds or list(REAL_FOLLOWUP_KINDS)
-        last = Subquery(
-            Activity.objects.filter(customer=OuterRef("pk"), kind__in=kinds, occurred_at__lte=at)
-            .order_by("-occurred_at")
-            .values("occurred_at")[:1]
+        touched = Max(
+            "activities__occurred_at",
+            filter=Q(activities__kind__in=kinds, activities__occurred_at__lte=at),
         )
-        conditions |= Q(tier=tier) & ~Q(
-            pk__in=Customer.objects.filter(tier=tier, owner=user)
-            .annotate(last=last)
-            .filter(last__gt=at - dt.timedelta(days=policy.cadence_days))
-            .values("pk")
+        rows = (
+            Customer.objects.filter(owner=user, tier=tier, created_at__lte=at)
+            .exclude(lifecycle="churned")
+            .annotate(last_activity=touched, last_touch=Coalesce(touched, F("created_at")))
+            .filter(last_touch__lt=at - policy.cadence_days * day)
+            .order_by("last_touch", "name")[:limit]
         )
-    return Customer.objects.filter(owner=user).exclude(lifecycle="churned").filter(conditions)
+        for customer in rows:
+            overdue = int((at - customer.last_touch) / day) - policy.cadence_days
+            found.append(
+                DueCustomer(customer, customer.last_activity, policy.cadence_days, overdue)
+            )
+    found.sort(key=lambda item: (-item.days_overdue, item.customer.name))
+    return found[:limit]
 
 
 def leads_for(user: User) -> QuerySet[Lead]:
@@ -447,6 +466,7 @@ def leads_for(user: User) -> QuerySet[Lead]:
 __all__ = [
     "CLAIMABLE_LEAD_STATUSES",
     "OPEN_LEAD_STATUSES",
+    "DueCustomer",
     "PoolRefusal",
     "assign",
     "claim",

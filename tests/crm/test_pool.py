@@ -194,7 +194,7 @@ def test_due_for_followup_lists_customers_past_their_tier_cadence(default_proces
     ActivityFactory(customer=fresh, owner=rep, occurred_at=AT - dt.timedelta(days=3))
     ActivityFactory(customer=stale, owner=rep, occurred_at=AT - dt.timedelta(days=20))
 
-    assert list(due_for_followup(rep, at=AT)) == [stale]
+    assert [due.customer for due in due_for_followup(rep, at=AT)] == [stale]
 
 
 @pytest.mark.django_db

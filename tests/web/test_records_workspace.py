@@ -49,9 +49,12 @@ def test_workspace_shows_my_alerts_and_tasks_due_today_and_overdue(org: Org) -> 
 
 def test_customers_past_their_tier_cadence_are_due_and_the_others_are_not(org: Org) -> None:
     overdue_a = CustomerFactory(owner=org.rep, tier=Tier.A, name="Tier A quiet for 8 days")
-    ActivityFactory(owner=org.rep, customer=overdue_a, occurred_at=days_ago(8))
+    # tier A's cadence counts visits and meetings only (the tier policy's default)
+    ActivityFactory(owner=org.rep, customer=overdue_a, kind="visit", occurred_at=days_ago(8))
     recent_a = CustomerFactory(owner=org.rep, tier=Tier.A, name="Tier A touched 3 days ago")
-    ActivityFactory(owner=org.rep, customer=recent_a, occurred_at=days_ago(3))
+    ActivityFactory(owner=org.rep, customer=recent_a, kind="visit", occurred_at=days_ago(3))
+    called_a = CustomerFactory(owner=org.rep, tier=Tier.A, name="Tier A only phoned 3 days ago")
+    ActivityFactory(owner=org.rep, customer=called_a, kind="call", occurred_at=days_ago(3))
     within_c = CustomerFactory(owner=org.rep, tier=Tier.C, name="Tier C touched 20 days ago")
     ActivityFactory(owner=org.rep, customer=within_c, occurred_at=days_ago(20))
     never = CustomerFactory(owner=org.rep, tier=Tier.B, name="Tier B never followed up")
@@ -60,7 +63,7 @@ def test_customers_past_their_tier_cadence_are_due_and_the_others_are_not(org: O
     response = english_client(org.rep).get(reverse("web:workspace"))
 
     due = [item.customer for item in response.context["workspace"].due_customers]
-    assert overdue_a in due and never in due
+    assert overdue_a in due and never in due and called_a in due
     assert recent_a not in due and within_c not in due
     assert all(customer.owner_id == org.rep.pk for customer in due)
     assert "Not mine" not in response.content.decode()
@@ -223,7 +226,7 @@ def test_most_overdue_customers_come_first_across_tiers(org: Org) -> None:
     slightly = CustomerFactory(owner=org.rep, tier=Tier.C, name="C, 2 days past")
     ActivityFactory(owner=org.rep, customer=slightly, occurred_at=days_ago(32))
     badly = CustomerFactory(owner=org.rep, tier=Tier.A, name="A, 13 days past")
-    ActivityFactory(owner=org.rep, customer=badly, occurred_at=days_ago(20))
+    ActivityFactory(owner=org.rep, customer=badly, kind="meeting", occurred_at=days_ago(20))
 
     response = english_client(org.rep).get(reverse("web:workspace"))
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -24,9 +23,8 @@ from salesradar.activities.choices import ActivityKind, Outcome, TaskStatus
 from salesradar.activities.models import Activity, Task
 from salesradar.alerts.choices import AlertState, Severity
 from salesradar.alerts.models import Alert
-from salesradar.crm.choices import Lifecycle
 from salesradar.crm.models import Contact, Customer
-from salesradar.metrics.catalogue import TIER_CADENCE_DAYS
+from salesradar.crm.pool import DueCustomer, due_for_followup
 from salesradar.pipeline.choices import QuoteStatus
 from salesradar.pipeline.models import Evidence, Opportunity, Quote, Stage, StageChange
 
@@ -227,14 +225,6 @@ def stage_choices() -> list[tuple[str, str]]:
 
 
 @dataclass
-class DueCustomer:
-    customer: Customer
-    last_activity_at: dt.datetime | None
-    cadence_days: int
-    days_overdue: int
-
-
-@dataclass
 class StageColumn:
     stage: Stage
     opportunities: list[Opportunity] = field(default_factory=list)
@@ -283,35 +273,6 @@ def my_tasks(user: Any, at: dt.datetime) -> tuple[list[Task], list[Task]]:
     return [task for task in tasks if task.due_at < start], [
         task for task in tasks if task.due_at >= start
     ]
-
-
-def due_for_followup(user: Any, at: dt.datetime, *, limit: int = 30) -> list[DueCustomer]:
-    """Customers of ``user`` whose tier's cadence has passed since their last follow-up.
-
-    The same cadence as the ``customer_followups_in_cadence`` metric: tier A every 7 days,
-    B every 14, C every 30; a customer never followed up counts from its creation. One
-    grouped query per tier, each comparing with a constant and returning at most ``limit``
-    rows, so a rep with thousands of customers costs no more Python than one with thirty;
-    the longest overdue first.
-    """
-    found: list[DueCustomer] = []
-    for tier, cadence in TIER_CADENCE_DAYS.items():
-        rows = (
-            Customer.objects.filter(owner=user, tier=tier, created_at__lte=at)
-            .exclude(lifecycle=Lifecycle.CHURNED)
-            .annotate(
-                last_activity=Max("activities__occurred_at"),
-                last_touch=Coalesce(Max("activities__occurred_at"), F("created_at")),
-            )
-            .filter(last_touch__lt=at - cadence * DAY)
-            .order_by("last_touch", "name")[:limit]
-        )
-        for customer in rows:
-            last = customer.last_touch  # type: ignore[attr-defined]
-            overdue = int((at - last) / DAY) - cadence
-            found.append(DueCustomer(customer, customer.last_activity, cadence, overdue))  # type: ignore[attr-defined]
-    found.sort(key=lambda item: (-item.days_overdue, item.customer.name))
-    return found[:limit]
 
 
 def deals_by_stage(user: Any, *, per_stage: int = 8) -> list[StageColumn]:
