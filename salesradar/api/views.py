@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,6 +31,7 @@ from salesradar.api.errors import ApiError
 from salesradar.api.filters import filterset_for
 from salesradar.api.idempotency import HEADER, run_idempotently
 from salesradar.api.parsers import refuse_oversized
+from salesradar.crm.dedup import Incoming, guard_duplicates, keys_of
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.pipeline.models import (
     Contract,
@@ -171,6 +173,30 @@ class ContactViewSet(WritableViewSet):
     ordering_fields = ["id", "name", "created_at"]
 
 
+MATCH_KEY_FIELDS = ("normalized_name", "name_key", "name_block", "phone_key", "email_key")
+
+
+def refuse_duplicate_lead(lead: Lead) -> None:
+    """Refuse a lead whose credit code, phone or e-mail is already known, as every way in does.
+
+    409 with the colliding record named, so the caller can update that record instead.
+    """
+    try:
+        keys = keys_of(Incoming(lead.company_name, "", lead.phone, lead.email))
+    except DjangoValidationError as error:
+        raise ApiError(
+            _("The lead is not valid."), code="invalid", fields=error.message_dict
+        ) from None
+    [check] = guard_duplicates([keys])
+    if check.exact:
+        raise ApiError(
+            " ".join(collision.message for collision in check.exact),
+            code="duplicate",
+            status_code=status.HTTP_409_CONFLICT,
+            fields={collision.field: [collision.message] for collision in check.exact},
+        )
+
+
 class LeadViewSet(WritableViewSet):
     queryset = Lead.objects.order_by("id")
     serializer_class = api_serializers.LeadSerializer
@@ -185,9 +211,14 @@ class LeadViewSet(WritableViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         lead = Lead(**serializer.validated_data)
+        refuse_duplicate_lead(lead)
+        lead.fill_match_keys()
         services.apply_lead_handover(lead, None, at=timezone.now())
         serializer.save(
-            status=lead.status, assigned_at=lead.assigned_at, recycle_count=lead.recycle_count
+            status=lead.status,
+            assigned_at=lead.assigned_at,
+            recycle_count=lead.recycle_count,
+            **{name: getattr(lead, name) for name in MATCH_KEY_FIELDS},
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:

@@ -339,3 +339,27 @@ def test_list_queries_do_not_grow_with_rows(org: Org, default_process: Process, 
 
     assert response.json()["count"] > 0
     assert len(many.captured_queries) == len(few.captured_queries) <= 3
+
+
+def test_a_lead_whose_phone_is_already_known_is_refused_with_409_naming_the_lead(
+    rep_client: APIClient,
+) -> None:
+    first = rep_client.post(
+        "/api/leads/",
+        {"code": "L10", "company_name": "甲公司", "phone": "138 0013 8000", "source": "web_form"},
+        format="json",
+    )
+    assert first.status_code == 201, first.json()
+
+    again = rep_client.post(
+        "/api/leads/",
+        {"code": "L11", "company_name": "乙公司", "phone": "+8613800138000", "source": "web_form"},
+        format="json",
+    )
+
+    assert again.status_code == 409
+    body = again.json()
+    assert body["code"] == "duplicate" and "L10" in body["message"]
+    assert "phone" in body["fields"]
+    assert list(Lead.objects.values_list("code", flat=True)) == ["L10"]
+    assert Lead.objects.get().phone_key == "+8613800138000"
