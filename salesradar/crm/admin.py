@@ -283,20 +283,24 @@ class SourcePolicyAdmin(admin.ModelAdmin):
     search_fields = ("source",)
 
 
+# Every setting of a tier's policy: edited in the form and shown as the list's columns.
+TIER_POLICY_SETTINGS = (
+    "tier",
+    "cadence_days",
+    "cadence_kinds",
+    "ownership_days",
+    "remind_owner_day",
+    "copy_manager_day",
+    "high_risk_day",
+    "ladder_action",
+    "min_contract_amount",
+)
+
+
 class TierPolicyForm(forms.ModelForm):
     class Meta:
         model = TierPolicy
-        fields = (
-            "tier",
-            "cadence_days",
-            "cadence_kinds",
-            "ownership_days",
-            "remind_owner_day",
-            "copy_manager_day",
-            "high_risk_day",
-            "ladder_action",
-            "min_contract_amount",
-        )
+        fields = TIER_POLICY_SETTINGS
 
     def clean_cadence_kinds(self) -> list[str]:
         kinds = self.cleaned_data.get("cadence_kinds") or []
@@ -312,17 +316,7 @@ class TierPolicyForm(forms.ModelForm):
 @admin.register(TierPolicy)
 class TierPolicyAdmin(admin.ModelAdmin):
     form = TierPolicyForm
-    list_display = (
-        "tier",
-        "cadence_days",
-        "cadence_kinds",
-        "ownership_days",
-        "remind_owner_day",
-        "copy_manager_day",
-        "high_risk_day",
-        "ladder_action",
-        "min_contract_amount",
-    )
+    list_display = TIER_POLICY_SETTINGS
     search_fields = ("tier",)
 
 

@@ -147,6 +147,11 @@ def send_morning_briefings(*, now: dt.datetime) -> int:
                 created_at=now,
             )
         )
+    return save_digests(records, deliveries)
+
+
+def save_digests(records: list[PeriodicDigest], deliveries: list[Delivery]) -> int:
+    """Write the digests and their deliveries together; return how many digests were made."""
     with transaction.atomic():
         # a concurrent run has written the same rows: the unique constraint refuses the lot
         PeriodicDigest.objects.bulk_create(records, batch_size=2000)
@@ -310,10 +315,7 @@ def send_weekly_summaries(*, now: dt.datetime) -> int:
                 created_at=now,
             )
         )
-    with transaction.atomic():
-        PeriodicDigest.objects.bulk_create(records, batch_size=2000)
-        Delivery.objects.bulk_create(deliveries, batch_size=2000)
-    return len(records)
+    return save_digests(records, deliveries)
 
 
 def week_bounds(monday: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:

@@ -16,6 +16,24 @@ from salesradar.alerts.models import Alert, Rule
 from salesradar.api.tokens import issue_token
 from tests.factories import TeamFactory, UserFactory
 
+# The list endpoint of every core object, as in ``/api/<name>/``.
+CORE_ENDPOINTS = (
+    "users",
+    "teams",
+    "customers",
+    "contacts",
+    "leads",
+    "opportunities",
+    "stage-changes",
+    "activities",
+    "tasks",
+    "quotes",
+    "contracts",
+    "invoices",
+    "targets",
+    "alerts",
+)
+
 
 @dataclass
 class Org:

@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
-from django.utils import timezone
 
-from salesradar.notify.models import Channel, Delivery
-from tests.notify.servers import WEBHOOK_SECRET, WebhookReceiver
+from salesradar.notify.models import Delivery
+from tests.notify.servers import WebhookReceiver
 from tests.notify.workers import REDIS_BROKER as BROKER
-from tests.notify.workers import start_worker, wait_ready
+from tests.notify.workers import (
+    assert_every_delivery_received_once,
+    fill_outbox,
+    start_worker,
+    wait_ready,
+    wait_until_sent,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,37 +42,15 @@ def workers(tmp_path: Path) -> Iterator[list[subprocess.Popen[str]]]:
 def test_two_workers_drain_one_outbox_with_no_duplicate_and_no_loss(
     workers: list[subprocess.Popen[str]], webhook_receiver: WebhookReceiver
 ) -> None:
-    channel = Channel.objects.create(
-        name="receiver",
-        kind="webhook",
-        config={"url": webhook_receiver.base_url},
-        secret=WEBHOOK_SECRET,
-    )
-    now = timezone.now()
-    Delivery.objects.bulk_create(
-        Delivery(
-            channel=channel,
-            evaluation_at=now,
-            next_attempt_at=now,
-            payload={"language": "en", "subject": f"digest {n}", "text": "t", "items": []},
-        )
-        for n in range(120)
-    )
+    fill_outbox(webhook_receiver.base_url, 120)
     sender = Celery(broker=BROKER)
     wait_ready(sender, 2, workers)  # both workers up before any work
     for _task in range(12):
         sender.send_task("salesradar.notify.tasks.drain_outbox", kwargs={"batch": 5, "rounds": 2})
 
-    deadline = time.monotonic() + 90
-    while Delivery.objects.exclude(status="sent").exists():
-        assert all(worker.poll() is None for worker in workers), "a worker died"
-        assert time.monotonic() < deadline, "the outbox was not drained within 90 s"
-        time.sleep(0.5)
+    wait_until_sent(workers)
 
-    received = [request.headers["webhook-id"] for request in webhook_receiver.requests]
-    expected = {str(pk) for pk in Delivery.objects.values_list("idempotency_id", flat=True)}
-    assert sorted(received) == sorted(expected)  # every delivery exactly once
-    assert not [request.problems for request in webhook_receiver.requests if request.problems]
+    assert_every_delivery_received_once(webhook_receiver)
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
     claimants = set(Delivery.objects.values_list("claimed_by", flat=True))
     assert len(claimants) == 2  # both workers took a share
@@ -88,22 +71,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_at_most_twice(
 
     redis.Redis.from_url(BROKER).flushdb()
     with serving(SlowReceiver()) as receiver:
-        channel = Channel.objects.create(
-            name="receiver",
-            kind="webhook",
-            config={"url": receiver.base_url},
-            secret=WEBHOOK_SECRET,
-        )
-        now = timezone.now()
-        Delivery.objects.bulk_create(
-            Delivery(
-                channel=channel,
-                evaluation_at=now,
-                next_attempt_at=now,
-                payload={"language": "en", "subject": f"digest {n}", "text": "t", "items": []},
-            )
-            for n in range(60)
-        )
+        fill_outbox(receiver.base_url, 60)
         sender = Celery(broker=BROKER)
         first = start_worker(tmp_path, "first", lease_seconds=1)
         second = None

@@ -10,6 +10,10 @@ from pathlib import Path
 
 from celery import Celery
 from django.db import connection
+from django.utils import timezone
+
+from salesradar.notify.models import Channel, Delivery
+from tests.notify.servers import WEBHOOK_SECRET, WebhookReceiver
 
 REDIS_BROKER = "redis://127.0.0.1:6379/7"  # a database of its own, emptied around the tests
 
@@ -72,3 +76,42 @@ def wait_ready(
     while len(sender.control.ping(timeout=0.5, destination=destination)) < count:
         assert all(p.poll() is None for p in processes), "a worker died on start"
         assert time.monotonic() < ready_by, "the workers did not start within 60 s"
+
+
+def fill_outbox(
+    receiver_url: str, count: int, *, language: str = "en", subject: str = "digest"
+) -> None:
+    """Queue ``count`` webhook digests, due now, for the receiver at ``receiver_url``."""
+    channel = Channel.objects.create(
+        name="receiver",
+        kind="webhook",
+        config={"url": receiver_url},
+        secret=WEBHOOK_SECRET,
+    )
+    now = timezone.now()
+    Delivery.objects.bulk_create(
+        Delivery(
+            channel=channel,
+            evaluation_at=now,
+            next_attempt_at=now,
+            payload={"language": language, "subject": f"{subject} {n}", "text": "t", "items": []},
+        )
+        for n in range(count)
+    )
+
+
+def wait_until_sent(processes: list[subprocess.Popen[str]], seconds: int = 90) -> None:
+    """Wait until the workers have sent every delivery; fail if one dies or time runs out."""
+    deadline = time.monotonic() + seconds
+    while Delivery.objects.exclude(status="sent").exists():
+        assert all(p.poll() is None for p in processes), "a worker died"
+        assert time.monotonic() < deadline, f"the outbox was not drained within {seconds} s"
+        time.sleep(0.5)
+
+
+def assert_every_delivery_received_once(receiver: WebhookReceiver) -> None:
+    """Check the receiver got each delivery exactly once, every request well signed."""
+    received = [request.headers["webhook-id"] for request in receiver.requests]
+    expected = {str(pk) for pk in Delivery.objects.values_list("idempotency_id", flat=True)}
+    assert sorted(received) == sorted(expected)
+    assert not [request.problems for request in receiver.requests if request.problems]

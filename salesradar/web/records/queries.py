@@ -10,9 +10,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models import Count, Max, Model, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -93,11 +93,25 @@ def int_param(params: QueryDict, name: str, default: int = 1) -> int:
 # --------------------------------------------------------------------------- lists
 
 
+RecordT = TypeVar("RecordT", bound=Model)
+
+
 @dataclass(frozen=True)
 class Sort:
     key: str
     label: str
     order_by: tuple[str, ...]
+
+
+def filter_exact(
+    queryset: QuerySet[RecordT], params: QueryDict, lookups: dict[str, str]
+) -> QuerySet[RecordT]:
+    """Narrow ``queryset`` by each non-empty parameter, matched exactly on its lookup."""
+    for name, lookup in lookups.items():
+        value = params.get(name, "").strip()
+        if value:
+            queryset = queryset.filter(**{lookup: value})
+    return queryset
 
 
 def pick_sort(sorts: Sequence[Sort], requested: str | None) -> Sort:
@@ -122,10 +136,9 @@ def customer_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Customer], Sor
     term = params.get("q", "").strip()
     if term:
         queryset = queryset.filter(Q(name__icontains=term) | Q(code__istartswith=term))
-    for name in ("tier", "lifecycle", "region"):
-        value = params.get(name, "").strip()
-        if value:
-            queryset = queryset.filter(**{name: value})
+    queryset = filter_exact(
+        queryset, params, {"tier": "tier", "lifecycle": "lifecycle", "region": "region"}
+    )
     owner = params.get("owner", "").strip()
     if owner == "pool":
         queryset = queryset.filter(owner__isnull=True)
@@ -166,9 +179,7 @@ def contact_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Contact], Sort]
             | Q(email__istartswith=term)
             | Q(customer__name__icontains=term)
         )
-    role = params.get("decision_role", "").strip()
-    if role:
-        queryset = queryset.filter(decision_role=role)
+    queryset = filter_exact(queryset, params, {"decision_role": "decision_role"})
     sort = pick_sort(contact_sorts(), params.get("sort"))
     return queryset.order_by(*sort.order_by), sort
 
@@ -200,12 +211,7 @@ def opportunity_rows(user: Any, params: QueryDict) -> tuple[QuerySet[Opportunity
         queryset = queryset.filter(stage__is_won=True)
     elif status == "lost":
         queryset = queryset.filter(stage__is_lost=True)
-    stage = params.get("stage", "").strip()
-    if stage:
-        queryset = queryset.filter(stage__key=stage)
-    tier = params.get("tier", "").strip()
-    if tier:
-        queryset = queryset.filter(customer__tier=tier)
+    queryset = filter_exact(queryset, params, {"stage": "stage__key", "tier": "customer__tier"})
     owner = params.get("owner", "").strip()
     if owner.isdigit():
         queryset = queryset.filter(owner_id=int(owner))
