@@ -161,6 +161,8 @@ class DemoBuilder:
         self.activity_scale = (size.activities / size.customers) / 30.0
         self.opps_per_customer = size.opportunities / size.customers
         self.password = make_password(None)  # demo users sign in only after an admin sets one
+        # won amount per (rep id, local month start), so targets follow what each rep wins
+        self.won_by_rep_month: dict[tuple[int, dt.date], Decimal] = {}
 
     # ----------------------------------------------------------------- helpers
     def uniform_time(self, low: dt.datetime, high: dt.datetime) -> dt.datetime:
@@ -935,6 +937,8 @@ class DemoBuilder:
                     opp.quotes.append([2, requested2, sent2 if sent2 < end else None])
         if opp.outcome == "won":
             assert opp.closed_at is not None
+            won_month = (opp.rep.id, opp.closed_at.astimezone(LOCAL_ZONE).date().replace(day=1))
+            self.won_by_rep_month[won_month] = self.won_by_rep_month.get(won_month, 0) + opp.amount
             signed = max(opp.closed_at - dt.timedelta(hours=rng.uniform(1, 20)), opp.created_at)
             ctx.contracts.append(
                 ContractPlan(
@@ -1309,12 +1313,20 @@ class DemoBuilder:
 
     # ----------------------------------------------------------------- targets
     def _build_targets(self) -> None:
-        """Monthly won-amount and new-customer targets per rep, rolled up per team."""
+        """Monthly won-amount and new-customer targets per rep, rolled up per team.
+
+        A quarter's monthly target is 10 % above what the rep won per month in the last
+        complete quarter before it, the way sales managers usually set them; a formula from
+        the demo's size stands in where there is no such quarter yet. Fixed targets would
+        read as several hundred percent attained, because the demo's wins grow with its
+        customer base over the 18 months.
+        """
         wins_per_rep_month = (self.size.opportunities * 0.2) / (len(self.reps) * 18)
         monthly = Decimal(round(wins_per_rep_month * 150_000 * 0.9, -3))
         anchor_date = self.anchor.astimezone(LOCAL_ZONE).date()
         first = _add_months(anchor_date.replace(day=1), -18)
         months = [_add_months(first, offset) for offset in range(21)]
+        last_complete_quarter = _quarter_start(_add_months(_quarter_start(anchor_date), -3))
         writer = self.writers["targets"]
 
         def add_target(
@@ -1323,12 +1335,24 @@ class DemoBuilder:
             row = (self.take_id("targets"), user_id, team_id, "month", month, measure, value)
             writer.add((*row, "CNY"))
 
+        def rep_target(rep: Rep, month: dt.date) -> Decimal:
+            basis = min(_add_months(_quarter_start(month), -3), last_complete_quarter)
+            if basis >= first:
+                won = sum(
+                    (
+                        self.won_by_rep_month.get((rep.id, _add_months(basis, offset)), Decimal(0))
+                        for offset in range(3)
+                    ),
+                    Decimal(0),
+                )
+                if won > 0:
+                    return (won / 3 * Decimal("1.1")).quantize(Decimal("1000"))
+            return (monthly * Decimal(str(round(0.8 + 0.4 * rep.skill, 2)))).quantize(Decimal("1"))
+
         for month in months:
             team_sum: dict[int, Decimal] = {}
             for rep in self.reps:
-                value = (monthly * Decimal(str(round(0.8 + 0.4 * rep.skill, 2)))).quantize(
-                    Decimal("1")
-                )
+                value = rep_target(rep, month)
                 team_sum[rep.team_id] = team_sum.get(rep.team_id, Decimal(0)) + value
                 add_target(rep.id, None, month, "won_amount", value)
                 add_target(rep.id, None, month, "new_customers", Decimal(2))
@@ -1407,6 +1431,10 @@ def _poisson(rng: random.Random, mean: float) -> int:
         count += 1
         product *= rng.random()
     return count
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
