@@ -27,7 +27,7 @@ def send_notifications() -> None:
 
     now = timezone.now()
     plan_notifications(until=now)
-    run_periodic(now=now)  # webhook events of alert transitions; expired idempotency keys
+    run_periodic(now=now)  # webhook events of alert transitions the engine wrote in bulk
     dispatch_due(now=now)
 
 
@@ -41,9 +41,12 @@ def send_briefings_and_summaries() -> None:
 
 
 def housekeep() -> None:
+    from salesradar.api.jobs import housekeep as forget_idempotency_keys
     from salesradar.notify.periodic import housekeep as remove_expired
 
-    remove_expired(now=timezone.now())
+    now = timezone.now()
+    remove_expired(now=now)
+    forget_idempotency_keys(now=now)
 
 
 def warm_cockpit() -> None:

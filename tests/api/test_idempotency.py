@@ -121,12 +121,12 @@ def test_a_concurrent_request_with_the_same_key_rolls_this_one_back(
     assert idempotency.stored(org.rep, "race", timezone.now()) is None
 
 
-def test_the_periodic_job_forgets_expired_keys(rep_client: APIClient) -> None:
-    from salesradar.api.jobs import run_periodic
+def test_the_housekeeping_job_forgets_expired_keys(rep_client: APIClient) -> None:
+    from salesradar.config.jobs import housekeep
 
     rep_client.post("/api/customers/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="old")
     IdempotencyRecord.objects.update(expires_at=timezone.now() - dt.timedelta(minutes=1))
 
-    run_periodic(now=timezone.now())
+    housekeep()
 
     assert not IdempotencyRecord.objects.exists()
