@@ -148,9 +148,9 @@ def reps_in_scope(scope: Scope, at: dt.datetime) -> QuerySet[User]:
     imported or created after the fact has history before the account existed, and rep
     metrics over those past periods must not come out empty.
     """
-    on_record = Exists(
-        Activity.objects.filter(owner=OuterRef("pk"), occurred_at__lte=at)
-    ) | Exists(Opportunity.objects.filter(owner=OuterRef("pk"), created_at__lte=at))
+    on_record = Exists(Activity.objects.filter(owner=OuterRef("pk"), occurred_at__lte=at)) | Exists(
+        Opportunity.objects.filter(owner=OuterRef("pk"), created_at__lte=at)
+    )
     reps = User.objects.filter(Q(date_joined__lte=at) | on_record, role=Role.REP, is_active=True)
     reps = reps.filter(team_condition(scope, "team"))
     if scope.owner_ids:

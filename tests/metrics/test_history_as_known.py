@@ -62,9 +62,7 @@ def test_data_health_reads_arrival_time_not_occurrence(stages):
     # A sync that stopped on 06-01 and then delivered old history only after AT: as of AT
     # nothing has arrived for 17.5 days, however recently the activities occurred.
     ActivityFactory(owner=owner, occurred_at=local(5, 30), created_at=local(6, 1))
-    ActivityFactory(
-        owner=owner, occurred_at=local(6, 17), created_at=local(6, 25), backfilled=True
-    )
+    ActivityFactory(owner=owner, occurred_at=local(6, 17), created_at=local(6, 25), backfilled=True)
 
     assert values("team_days_since_activity_logged", AT) == {team.pk: pytest.approx(17.5)}
 
