@@ -22,7 +22,7 @@ JOIN pipeline_stage s ON s.id = d.stage_id AND NOT s.is_won AND NOT s.is_lost
 LEFT JOIN (
     SELECT opportunity_id, MAX(occurred_at) AS last_at
     FROM activities_activity
-    WHERE opportunity_id IS NOT NULL AND occurred_at <= %(at)s AND created_at <= %(at)s
+    WHERE opportunity_id IS NOT NULL AND occurred_at <= %(at)s AND (created_at <= %(at)s OR backfilled)
     GROUP BY opportunity_id
 ) la ON la.opportunity_id = d.id
 LEFT JOIN (
