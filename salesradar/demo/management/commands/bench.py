@@ -60,6 +60,11 @@ class Command(BaseCommand):
         imports.add_argument("--opportunities", type=int, help="default: as many as --rows")
         imports.add_argument("--batch-size", type=int, default=2000)
         imports.add_argument("--seed", type=int, default=42)
+        actions.add_parser(
+            "capture",
+            help="field-level precision and recall of the note parser on the labelled notes "
+            "(no database needed)",
+        )
         leads = actions.add_parser(
             "leads", help="route incoming leads through the rules with duplicate checks"
         )
@@ -75,6 +80,11 @@ class Command(BaseCommand):
             return
         if options["target"] == "pages":
             self.bench_pages(options)
+            return
+        if options["target"] == "capture":
+            from salesradar.capture.evaluation import report
+
+            self.stdout.write(report())
             return
         if options["target"] == "leads":
             from salesradar.crm import bench as lead_bench
