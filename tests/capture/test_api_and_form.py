@@ -104,11 +104,12 @@ def test_form_is_filled_from_the_note_for_confirmation_and_nothing_is_saved(
     assert Activity.objects.count() == 0
 
 
-def test_form_says_why_an_empty_note_cannot_be_read(org: Org) -> None:
+def test_form_says_why_an_empty_note_cannot_be_read_in_the_reps_language(org: Org) -> None:
     client = Client()
     client.force_login(org.rep)
     response = client.post(
         reverse("capture:followup"), {"summary": ""}, headers={"HX-Request": "true"}
     )
     assert response.status_code == 200
-    assert "The note is empty" in response.content.decode()
+    assert "笔记为空" in response.content.decode()  # the rep's language is zh-Hans
+    assert Activity.objects.count() == 0
