@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "salesradar.imports",
     "salesradar.api",
     "salesradar.capture",
+    "salesradar.forecast",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
