@@ -173,7 +173,14 @@ class ContactViewSet(WritableViewSet):
     ordering_fields = ["id", "name", "created_at"]
 
 
-MATCH_KEY_FIELDS = ("normalized_name", "name_key", "name_block", "phone_key", "email_key")
+MATCH_KEY_FIELDS = (
+    "normalized_name",
+    "name_key",
+    "name_block",
+    "name_subblock",
+    "phone_key",
+    "email_key",
+)
 
 
 def refuse_duplicate_lead(lead: Lead) -> None:

@@ -60,6 +60,17 @@ class Command(BaseCommand):
         imports.add_argument("--opportunities", type=int, help="default: as many as --rows")
         imports.add_argument("--batch-size", type=int, default=2000)
         imports.add_argument("--seed", type=int, default=42)
+        imports.add_argument(
+            "--kind",
+            choices=["all", "customers"],
+            default="all",
+            help="customers: time the customers file (and its duplicate guard) only",
+        )
+        imports.add_argument(
+            "--shared-prefix",
+            action="store_true",
+            help="every company name starts with the same characters (the guard's worst case)",
+        )
         leads = actions.add_parser(
             "leads", help="route incoming leads through the rules with duplicate checks"
         )
@@ -125,6 +136,8 @@ class Command(BaseCommand):
                 opportunities=options["opportunities"],
                 batch_size=options["batch_size"],
                 seed=options["seed"],
+                kind=options["kind"],
+                shared_prefix=options["shared_prefix"],
             )
             self.stdout.write(json.dumps(report_, indent=1, ensure_ascii=False))
             return
