@@ -29,6 +29,13 @@ from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.alerts.choices import EventKind
 from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Silence
+from salesradar.alerts.wording import (
+    AlertWording,
+    absolute,
+    alerts_of,
+    describe_alert,
+    describe_alerts,
+)
 from salesradar.core import env
 from salesradar.notify.models import (
     AlertRecipient,
@@ -52,16 +59,6 @@ SEVERITY_ORDER = {"danger": 0, "warning": 1, "": 2}
 ABANDONED_PASS = dt.timedelta(hours=1)
 """A pass on the workers that has not finished after this long is planned as it stands."""
 MENTION_KINDS = ("wecom", "dingtalk", "feishu")
-ENTITY_ADMIN = {
-    "opportunity": "pipeline/opportunity",
-    "customer": "crm/customer",
-    "quote": "pipeline/quote",
-    "invoice": "pipeline/invoice",
-    "contract": "pipeline/contract",
-    "lead": "crm/lead",
-    "user": "accounts/user",
-    "team": "accounts/team",
-}
 
 
 @dataclass
@@ -145,33 +142,41 @@ def in_quiet_hours(
     return dt.datetime.combine(day, end, zone)
 
 
-def entity_link(alert: Alert) -> str:
-    base = env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    path = ENTITY_ADMIN.get(alert.entity_type)
-    if path is None:
-        return f"{base}/"
-    return f"{base}/admin/{path}/{alert.entity_id}/change/"
+def entity_link(alert: Alert, wording: AlertWording | None = None) -> str:
+    """The absolute address of the app's page for the alert's entity (never the admin)."""
+    base = env.get("BASE_URL", "http://127.0.0.1:8000")
+    return absolute((wording or describe_alert(alert)).path, base)
 
 
 def render_items(events: Sequence[tuple[AlertEvent, Alert]], language: str) -> list[dict[str, str]]:
-    """Render digest items in ``language``, most severe first."""
+    """Render digest items in ``language``, most severe first.
+
+    Each names its entity in words, gives the value in its unit and links to the app's page
+    (``alerts.wording``); the stored reason is in the evaluation's language, so it is not used.
+    """
+    wordings = describe_alerts(alerts_of(events), language)
     with translation.override(language):
         items = []
         for event, alert in events:
             severity = "" if event.kind == EventKind.RESOLVED else alert.severity
-            items.append(
-                {
-                    "severity": severity,
-                    "severity_label": severity_label(severity, str(event.kind)),
-                    "title": str(alert.rule),
-                    "entity": f"{alert.entity_type} {alert.entity_id}",
-                    "detail": event.reason or alert.message,
-                    "link": entity_link(alert),
-                    "transition": str(event.kind),
-                }
-            )
+            items.append(wording_item(alert, wordings[alert.pk], severity, str(event.kind)))
     items.sort(key=lambda item: (SEVERITY_ORDER.get(item["severity"], 2), item["title"]))
     return items
+
+
+def wording_item(
+    alert: Alert, wording: AlertWording, severity: str, transition: str
+) -> dict[str, str]:
+    """One digest item from an alert's wording, in the active language."""
+    return {
+        "severity": severity,
+        "severity_label": severity_label(severity, transition),
+        "title": wording.title,
+        "entity": wording.entity,
+        "detail": wording.detail,
+        "link": entity_link(alert, wording),
+        "transition": transition,
+    }
 
 
 def severity_label(severity: str, transition: str) -> str:

@@ -46,6 +46,12 @@ class Command(BaseCommand):
             for name in COUNT_OPTIONS:
                 parser_.add_argument(f"--{name}", type=int)
         evaluation.add_argument("--at", help="ISO date to evaluate at (default: now)")
+        evaluation.add_argument(
+            "--reference",
+            action="store_true",
+            help="also time each metric that has hand-written SQL in benchmarks/reference_sql "
+            "against that SQL and report the ratio",
+        )
         notify = actions.add_parser(
             "notify", help="drain an outbox of webhook deliveries into a receiver on loopback"
         )
@@ -197,6 +203,11 @@ class Command(BaseCommand):
             "peak_rss_mib": round(peak_rss_mib(), 1),
             "runs": runs,
         }
+        if options["reference"]:
+            from salesradar.metrics.reference import time_references
+
+            self.stderr.write("Timing the metrics against their reference SQL ...")
+            report["reference"] = [timing.as_dict() for timing in time_references(at)]
         self.stdout.write(json.dumps(report, indent=1))
 
     def bench_pages(self, options: dict[str, Any]) -> None:
