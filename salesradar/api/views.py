@@ -264,6 +264,9 @@ class OpportunityViewSet(WritableViewSet):
     ordering_fields = ["id", "code", "amount", "created_at", "updated_at", "expected_close_date"]
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        from salesradar.health.services import ensure_can_open_opportunity
+
+        ensure_can_open_opportunity(serializer.validated_data["customer"])
         now = timezone.now()
         opportunity = serializer.save(created_at=now, updated_at=now, stage_entered_at=now)
         services.open_opportunity(opportunity, by=self.request.user)

@@ -41,12 +41,18 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
 )
 app.autodiscover_tasks(
-    ["salesradar.alerts", "salesradar.notify", "salesradar.api", "salesradar.crm"]
+    [
+        "salesradar.alerts",
+        "salesradar.notify",
+        "salesradar.api",
+        "salesradar.crm",
+        "salesradar.health",
+    ]
 )
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
-    from salesradar.config.jobs import HOUSEKEEPING_SECONDS, PERIODIC_SECONDS
+    from salesradar.config.jobs import HEALTH_SECONDS, HOUSEKEEPING_SECONDS, PERIODIC_SECONDS
     from salesradar.core import env
     from salesradar.crm.settings import lead_jobs_seconds
 
@@ -81,6 +87,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.crm.tasks.run_lead_jobs",
             "schedule": lead_jobs_seconds(),
             "options": {"expires": 300},
+        },
+        "health": {
+            "task": "salesradar.health.tasks.run_health",
+            "schedule": float(HEALTH_SECONDS),
+            "options": {"expires": HEALTH_SECONDS},
         },
     }
 

@@ -10,6 +10,7 @@ from salesradar.crm.settings import lead_jobs_seconds
 
 PERIODIC_SECONDS = 300  # how often the daily and weekly jobs look for what has fallen due
 HOUSEKEEPING_SECONDS = 6 * 3600
+HEALTH_SECONDS = 3600  # the health job rescores daily and calibrates monthly when due
 
 
 def evaluate_rules() -> None:
@@ -61,6 +62,12 @@ def run_lead_jobs() -> None:
     run_all(at=timezone.now())
 
 
+def run_health_jobs() -> None:
+    from salesradar.health.jobs import run_due
+
+    run_due(at=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
@@ -73,5 +80,6 @@ def default_scheduler() -> Scheduler:
             # warms it; it keeps an hour, so refreshing twice an hour keeps it always warm
             Job("cockpit-trends", interval=30 * 60, run=warm_cockpit),
             Job("leads", interval=lead_jobs_seconds(), run=run_lead_jobs),
+            Job("health", interval=HEALTH_SECONDS, run=run_health_jobs),
         ]
     )

@@ -136,8 +136,14 @@ def create_opportunity(
     expected_close_date: dt.date | None = None,
     process: Process | None = None,
 ) -> Opportunity:
-    """Open an opportunity in its process's first stage and start its stage history there."""
+    """Open an opportunity in its process's first stage and start its stage history there.
+
+    Refused while the customer's red-health block is open (``health.services``).
+    """
+    from salesradar.health.services import ensure_can_open_opportunity
+
     require_aware(at, "at")
+    ensure_can_open_opportunity(customer)
     chosen = process or Process.objects.filter(is_default=True).first()
     if chosen is None:
         raise ValidationError(_("No default sales process is loaded; load a playbook first."))
