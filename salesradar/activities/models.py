@@ -56,6 +56,14 @@ class Activity(models.Model):
     next_step = models.CharField(_("next step"), max_length=200, blank=True)
     next_step_due = models.DateField(_("next step due"), null=True, blank=True)
     created_at = AwareDateTimeField(_("logged at"), default=timezone.now)
+    backfilled = models.BooleanField(
+        _("backfilled"),
+        default=False,
+        help_text=_(
+            "Recorded after the fact (an import, a sync from another system, the demo): "
+            "known from when it occurred, not from when it was logged here."
+        ),
+    )
 
     owner_path: ClassVar[str] = "owner"
 

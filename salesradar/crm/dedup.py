@@ -7,8 +7,9 @@ and customers (and each other) with a fixed number of indexed queries per batch:
   assumed for numbers without a country code) and the e-mail address. An exact collision
   names the record it collides with; the caller refuses or merges (``DuplicatePolicy``).
 - similar: the company name key (``company_match_key``: legal suffix, punctuation, width and
-  place name insensitive). Names in the same block are scored with a sequence ratio; those
-  at or above ``threshold`` are returned as candidates for a person to review.
+  place name insensitive). Names in the same small block are scored with rapidfuzz's
+  normalised Indel ratio; those at or above ``threshold`` are returned as candidates for a
+  person to review. Blocking keeps the cost per record bounded (see ``_similar``).
 
 ``merge(survivor, duplicate, by=..., at=...)`` folds one existing record into another of the
 same kind: every row pointing at the duplicate (activities, contacts, opportunities,
@@ -23,16 +24,17 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import connection, models, transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rapidfuzz import fuzz, process
 
 from salesradar.core.fields import require_aware
 from salesradar.crm.choices import AssignmentKind, LeadStatus, NurtureStatus
@@ -49,6 +51,7 @@ from salesradar.crm.normalize import (
     company_match_key,
     is_valid_credit_code,
     name_block,
+    name_subblock,
     normalize_company_name,
     normalize_email,
     normalize_phone,
@@ -56,6 +59,7 @@ from salesradar.crm.normalize import (
 
 DEFAULT_THRESHOLD = 0.85
 MAX_CANDIDATES = 5
+BLOCK_LIMIT = 300  # existing names one record is scored against, at most, per block
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,7 @@ class Keys:
     credit_code: str
     phone: str
     email: str
+    name_subblock: str = ""
 
 
 def keys_of(record: Incoming) -> Keys:
@@ -107,7 +112,15 @@ def keys_of(record: Incoming) -> Keys:
     if errors:
         raise ValidationError(errors)
     key = company_match_key(name)
-    return Keys(key, name_block(key), normalize_company_name(name), credit_code, phone, email)
+    return Keys(
+        key,
+        name_block(key),
+        normalize_company_name(name),
+        credit_code,
+        phone,
+        email,
+        name_subblock(key),
+    )
 
 
 @dataclass(frozen=True)
@@ -173,12 +186,12 @@ class DuplicateCheck:
         return max((candidate.score for candidate in self.similar), default=0.0)
 
 
-def _score(a: Keys, b_key: str, b_normalized: str) -> float:
+def _score(a: Keys, b_key: str, b_normalized: str, ratio: float) -> float:
     if a.normalized_name and a.normalized_name == b_normalized:
         return 1.0
     if a.name_key == b_key:
         return 0.95  # the same name once the place is dropped: 上海某某 vs 某某（北京）
-    return SequenceMatcher(None, a.name_key, b_key).ratio()
+    return ratio
 
 
 def guard_duplicates(
@@ -265,32 +278,109 @@ def _similar(
     exclude_leads: Sequence[int],
     exclude_customers: Sequence[int],
 ) -> None:
+    """Score each record against the existing names it shares a small block with.
+
+    TRICKY: blocking keeps this near-linear. A record is compared with its block (the name
+    key's first 3 characters) when the block holds at most ``BLOCK_LIMIT`` records; in a
+    crowded block (100,000 names starting 基准测试…) with its sub-block (the first 6
+    characters) under the same limit; and where both are crowded, only with the records that
+    have its exact name key. A near-duplicate that differs from a record inside a crowded
+    prefix is therefore not proposed; an exact name key always is.
+    """
+    leads = Lead.objects.exclude(pk__in=exclude_leads).exclude(status=LeadStatus.MERGED)
+    customers = Customer.objects.exclude(pk__in=exclude_customers)
     blocks = {check.keys.name_block for check in checks if check.keys.name_block}
     if not blocks:
         return
-    existing: dict[str, list[tuple[str, int, str, str, str, str]]] = defaultdict(list)
-    leads = Lead.objects.exclude(pk__in=exclude_leads).exclude(status=LeadStatus.MERGED)
-    for pk, code, company, key, normalized, block in leads.filter(
-        name_block__in=blocks
-    ).values_list("pk", "code", "company_name", "name_key", "normalized_name", "name_block"):
-        existing[block].append(("lead", pk, code, company, key, normalized))
-    for pk, code, company, key, normalized, block in (
-        Customer.objects.exclude(pk__in=exclude_customers)
-        .filter(name_block__in=blocks)
-        .values_list("pk", "code", "name", "name_key", "normalized_name", "name_block")
+    small_blocks = _small_groups(leads, customers, "name_block", blocks)
+    subblocks = {
+        check.keys.name_subblock
+        for check in checks
+        if check.keys.name_block not in small_blocks and check.keys.name_subblock
+    }
+    small_subblocks = _small_groups(leads, customers, "name_subblock", subblocks)
+    exact_keys = {
+        check.keys.name_key
+        for check in checks
+        if check.keys.name_block
+        and check.keys.name_block not in small_blocks
+        and check.keys.name_subblock not in small_subblocks
+    }
+    by_group: dict[tuple[str, str], list[tuple[str, int, str, str, str, str]]] = defaultdict(list)
+    fields = ("pk", "code", "name_key", "normalized_name", "name_block", "name_subblock")
+    for kind, queryset, name_field in (
+        ("lead", leads, "company_name"),
+        ("customer", customers, "name"),
     ):
-        existing[block].append(("customer", pk, code, company, key, normalized))
+        wanted = Q(pk__in=[])
+        if small_blocks:
+            wanted |= Q(name_block__in=small_blocks)
+        if small_subblocks:
+            wanted |= Q(name_subblock__in=small_subblocks)
+        if exact_keys:
+            wanted |= Q(name_key__in=exact_keys)
+        for pk, code, key, normalized, block, subblock, company in queryset.filter(
+            wanted
+        ).values_list(*fields, name_field):
+            member = (kind, pk, code, company, key, normalized)
+            if block in small_blocks:
+                by_group[("block", block)].append(member)
+            elif subblock in small_subblocks:
+                by_group[("subblock", subblock)].append(member)
+            if key in exact_keys:
+                by_group[("key", key)].append(member)
+    cutoff = threshold * 100
     for check in checks:
+        keys = check.keys
+        if not keys.name_block:
+            continue
+        if keys.name_block in small_blocks:
+            members = by_group.get(("block", keys.name_block), [])
+        elif keys.name_subblock in small_subblocks:
+            members = by_group.get(("subblock", keys.name_subblock), [])
+        else:
+            members = by_group.get(("key", keys.name_key), [])
+        if not members:
+            continue
         exact_ids = {(c.kind, c.record_id) for c in check.exact}
+        matches = process.extract(
+            keys.name_key,
+            [member[4] for member in members],
+            scorer=fuzz.ratio,
+            score_cutoff=cutoff,
+            limit=None,
+        )
         scored = []
-        for kind, pk, code, company, key, normalized in existing.get(check.keys.name_block, ()):
+        for _choice, ratio, index in matches:
+            kind, pk, code, company, key, normalized = members[index]
             if (kind, pk) in exact_ids:
                 continue
-            score = _score(check.keys, key, normalized)
+            score = _score(keys, key, normalized, ratio / 100)
             if score >= threshold:
                 scored.append(Candidate(kind, pk, code, company, score))
         scored.sort(key=lambda candidate: (-candidate.score, candidate.kind, candidate.record_id))
         check.similar = scored[:MAX_CANDIDATES]
+
+
+def _small_groups(
+    leads: models.QuerySet[Lead],
+    customers: models.QuerySet[Customer],
+    column: str,
+    values: set[str],
+) -> set[str]:
+    """Return the values of ``column`` shared by at most ``BLOCK_LIMIT`` leads and customers."""
+    if not values:
+        return set()
+    sizes: dict[str, int] = defaultdict(int)
+    for queryset in (leads, customers):
+        for value, count in (
+            queryset.filter(**{f"{column}__in": values})
+            .order_by()
+            .values_list(column)
+            .annotate(count=models.Count("pk"))
+        ):
+            sizes[value] += count
+    return {value for value in values if sizes.get(value, 0) <= BLOCK_LIMIT}
 
 
 # --------------------------------------------------------------------------- merge
@@ -432,8 +522,19 @@ def refresh_match_keys(batch: int = 2000) -> dict[str, int]:
 
     counts = {"leads": 0, "customers": 0, "contacts": 0}
     specs: list[tuple[str, Any, list[str]]] = [
-        ("leads", Lead, ["normalized_name", "name_key", "name_block", "phone_key", "email_key"]),
-        ("customers", Customer, ["normalized_name", "name_key", "name_block"]),
+        (
+            "leads",
+            Lead,
+            [
+                "normalized_name",
+                "name_key",
+                "name_block",
+                "name_subblock",
+                "phone_key",
+                "email_key",
+            ],
+        ),
+        ("customers", Customer, ["normalized_name", "name_key", "name_block", "name_subblock"]),
         ("contacts", Contact, ["phone_key", "email_key"]),
     ]
     for label, model, fields in specs:
@@ -449,6 +550,7 @@ def refresh_match_keys(batch: int = 2000) -> dict[str, int]:
                     row.normalized_name = normalize_company_name(row.name)
                     row.name_key = company_match_key(row.name)
                     row.name_block = name_block(row.name_key)
+                    row.name_subblock = name_subblock(row.name_key)
                 elif isinstance(row, Contact):
                     row.phone_key = phone_key_or_blank(row.phone)
                     row.email_key = normalize_email(row.email)

@@ -171,6 +171,7 @@ def intake_leads(
                 normalized_name=keys.normalized_name,
                 name_key=keys.name_key,
                 name_block=keys.name_block,
+                name_subblock=keys.name_subblock,
                 phone_key=keys.phone,
                 email_key=keys.email,
             )

@@ -25,6 +25,7 @@ from salesradar.crm.choices import (
 from salesradar.crm.normalize import (
     company_match_key,
     name_block,
+    name_subblock,
     normalize_company_name,
     normalize_email,
     phone_key_or_blank,
@@ -97,6 +98,9 @@ class Customer(models.Model):
     name_block = models.CharField(
         _("name block"), max_length=8, db_index=True, editable=False, db_default=""
     )
+    name_subblock = models.CharField(
+        _("name sub-block"), max_length=16, db_index=True, editable=False, db_default=""
+    )
     tier_is_manual = models.BooleanField(
         _("tier set by hand"),
         db_default=False,
@@ -141,6 +145,7 @@ class Customer(models.Model):
         self.normalized_name = normalize_company_name(self.name)
         self.name_key = company_match_key(self.name)
         self.name_block = name_block(self.name_key)
+        self.name_subblock = name_subblock(self.name_key)
         super().save(*args, **kwargs)
 
 
@@ -229,6 +234,9 @@ class Lead(models.Model):
     name_block = models.CharField(
         _("name block"), max_length=8, db_index=True, editable=False, db_default=""
     )
+    name_subblock = models.CharField(
+        _("name sub-block"), max_length=16, db_index=True, editable=False, db_default=""
+    )
     phone_key = models.CharField(
         _("phone match key"), max_length=32, db_index=True, editable=False, db_default=""
     )
@@ -288,6 +296,7 @@ class Lead(models.Model):
         self.normalized_name = normalize_company_name(self.company_name)
         self.name_key = company_match_key(self.company_name)
         self.name_block = name_block(self.name_key)
+        self.name_subblock = name_subblock(self.name_key)
         self.phone_key = phone_key_or_blank(self.phone)
         self.email_key = normalize_email(self.email)
 

@@ -194,11 +194,17 @@ def company_match_key(name: str) -> str:
 
 
 NAME_BLOCK_LENGTH = 3
+NAME_SUBBLOCK_LENGTH = 6
 
 
 def name_block(key: str) -> str:
     """Return the first characters of a name key: fuzzy matching compares within a block."""
     return key[:NAME_BLOCK_LENGTH]
+
+
+def name_subblock(key: str) -> str:
+    """Return the longer prefix that splits a block too crowded to compare within."""
+    return key[:NAME_SUBBLOCK_LENGTH]
 
 
 class NormalizationError(ValueError):

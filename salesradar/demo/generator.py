@@ -380,6 +380,7 @@ class DemoBuilder:
                     "next_step",
                     "next_step_due",
                     "created_at",
+                    "backfilled",
                 ],
             ),
             "targets": (
@@ -1018,6 +1019,7 @@ class DemoBuilder:
             "",
             None,
             min(at + dt.timedelta(minutes=rng.randint(1, 240)), self.anchor),
+            True,  # generated history: known from when it occurred (issue 11 §2)
         ]
 
     def _build_cadence_touches(self, ctx: CustomerContext) -> None:

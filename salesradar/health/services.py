@@ -26,6 +26,7 @@ from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.activities.choices import TaskOrigin
 from salesradar.activities.models import Task
+from salesradar.core.errors import CONFLICT, DomainError
 from salesradar.core.fields import require_aware
 from salesradar.crm.choices import Lifecycle
 from salesradar.crm.models import Customer
@@ -51,12 +52,18 @@ BLUE_FROM, YELLOW_FROM = 60, 40  # score at or above → blue; at or above → y
 TASK_DAYS = 14
 
 
-class OpportunityBlocked(ValidationError):
-    """A new opportunity for a customer whose health block is still open."""
+class OpportunityBlocked(DomainError):
+    """A new opportunity for a customer whose health block is still open (API: 409)."""
 
     def __init__(self, message: str, block: OpportunityBlock) -> None:
         self.block = block
-        super().__init__(message, code="opportunity_blocked")
+        super().__init__(
+            message,
+            code="opportunity_blocked",
+            kind=CONFLICT,
+            fields={"customer": [message]},
+            extra={"block": block.pk},
+        )
 
 
 def current_weights() -> dict[str, float]:

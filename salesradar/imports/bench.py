@@ -1,7 +1,9 @@
 """``salesradar bench import``: time a large import of generated files on this database.
 
 Writes a customers CSV and an opportunities CSV of the requested sizes (mixed date
-spellings, amounts with thousands separators and 万, Chinese choice labels), imports both
+spellings, amounts with thousands separators and 万, Chinese choice labels; company names
+varied, or all sharing one prefix with ``shared_prefix``, the duplicate guard's worst case),
+imports both
 through the same service the CLI uses, then re-imports the customers to time the idempotent
 path. Peak RSS is read after each step: if it stays flat as the row count grows, memory is
 bounded by the batch, not the file.
@@ -20,6 +22,7 @@ from typing import Any
 
 from django.db import connection
 
+from salesradar.demo.names import BRAND_HEADS, BRAND_TAILS, GIVEN, TRADES
 from salesradar.imports import services
 
 DATES = ("2026/3/{d}", "2026-03-{d:02d}", "2026年3月{d}日", "{serial}")
@@ -40,7 +43,18 @@ def _date(random_: random.Random) -> str:
     return random_.choice(DATES).format(d=day, serial=45351 + day)
 
 
-def write_customers(path: Path, rows: int, seed: int) -> None:
+NAME_CHARACTERS = BRAND_HEADS + BRAND_TAILS + GIVEN
+
+
+def customer_name(number: int, random_: random.Random, *, shared_prefix: bool) -> str:
+    """A company name: varied by default, or all starting 基准测试客户 (the guard's worst case)."""
+    if shared_prefix:
+        return f"基准测试客户{number}有限公司"
+    head = "".join(random_.choice(NAME_CHARACTERS) for _ in range(4))
+    return f"{head}{random_.choice(TRADES)}{number}有限公司"
+
+
+def write_customers(path: Path, rows: int, seed: int, *, shared_prefix: bool = False) -> None:
     random_ = random.Random(seed)
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
@@ -52,7 +66,7 @@ def write_customers(path: Path, rows: int, seed: int) -> None:
                 [
                     f"BX{number}",
                     f"BC{number:09d}",
-                    f"基准测试客户{number}有限公司",
+                    customer_name(number, random_, shared_prefix=shared_prefix),
                     random_.choice(("制造", "零售", "能源", "金融")),
                     random_.choice(("华东", "华北", "华南")),
                     random_.choice(TIERS),
@@ -115,15 +129,26 @@ def _timed(path: Path, kind: str, mapping_from: str, batch_size: int) -> dict[st
     }
 
 
-def run(rows: int, *, opportunities: int | None, batch_size: int, seed: int) -> dict[str, Any]:
+def run(
+    rows: int,
+    *,
+    opportunities: int | None,
+    batch_size: int,
+    seed: int,
+    kind: str = "all",
+    shared_prefix: bool = False,
+) -> dict[str, Any]:
+    """Import generated files; ``kind="customers"`` times the customers (and guard) only."""
     from salesradar.accounts.models import User
 
     User.objects.get_or_create(username="bench", defaults={"first_name": "Bench"})
     opportunity_rows = rows if opportunities is None else opportunities
+    if kind == "customers":
+        opportunity_rows = 0
     steps = []
     with tempfile.TemporaryDirectory(prefix="salesradar-bench-import-") as folder:
         customers = Path(folder) / "customers.csv"
-        write_customers(customers, rows, seed)
+        write_customers(customers, rows, seed, shared_prefix=shared_prefix)
         steps.append(_timed(customers, "customers", "customers, first import", batch_size))
         if opportunity_rows:
             opportunities_path = Path(folder) / "opportunities.csv"
@@ -141,6 +166,8 @@ def run(rows: int, *, opportunities: int | None, batch_size: int, seed: int) -> 
         "benchmark": "import",
         "database": connection.vendor,
         "rows": rows,
+        "names": "sharing the prefix 基准测试客户" if shared_prefix else "varied",
+        "duplicate_guard": "on (exact keys and similar names, every batch)",
         "customers_file_mib": file_mib,
         "batch_size": batch_size,
         "steps": steps,

@@ -31,6 +31,7 @@ def _store_keys(kind: str, values: dict[str, Any], keys: Keys) -> None:
     values["normalized_name"] = keys.normalized_name
     values["name_key"] = keys.name_key
     values["name_block"] = keys.name_block
+    values["name_subblock"] = keys.name_subblock
     if kind == "leads":
         values["phone_key"] = keys.phone
         values["email_key"] = keys.email

@@ -638,6 +638,8 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
             ctx.error(row.number, "user", "", _("give either a rep or a team, not both or neither"))
             return False
         values.setdefault("period", "month")
+    elif key == "activities":
+        values["backfilled"] = True  # known from when it occurred, not from the import
     elif key == "stage_history":
         to_stage = row.extra["to_stage"]
         from_stage = row.extra.get("from_stage")

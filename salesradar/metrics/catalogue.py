@@ -55,12 +55,22 @@ OPPORTUNITY_SCOPE = frozenset({"teams", "tiers", "stages", "process"})
 CUSTOMER_SCOPE = frozenset({"teams", "tiers"})
 
 
-def last_activity_as_of(at: dt.datetime) -> Max:
-    """The newest follow-up that had occurred and been logged by ``at``."""
-    return Max(
-        "activities__occurred_at",
-        filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+def activity_known_by(at: dt.datetime, prefix: str = "") -> Q:
+    """Match follow-ups known by ``at``: occurred by then, and logged by then unless backfilled.
+
+    A live entry counts from when it was logged (a call logged on Friday for Monday was not
+    known on Tuesday); backfilled history (imports, inbound sync, the demo) is known from
+    when it occurred, so a backtest over imported history sees it. ``prefix`` is the lookup
+    path to the activity, such as ``"activities__"``.
+    """
+    return Q(**{f"{prefix}occurred_at__lte": at}) & (
+        Q(**{f"{prefix}created_at__lte": at}) | Q(**{f"{prefix}backfilled": True})
     )
+
+
+def last_activity_as_of(at: dt.datetime) -> Max:
+    """The newest follow-up that had occurred and was known by ``at``."""
+    return Max("activities__occurred_at", filter=activity_known_by(at, "activities__"))
 
 
 def local_zone() -> ZoneInfo:
@@ -131,7 +141,17 @@ def owner_scope(scope: Scope, owner_lookup: str) -> Q:
 
 
 def reps_in_scope(scope: Scope, at: dt.datetime) -> QuerySet[User]:
-    reps = User.objects.filter(role=Role.REP, is_active=True, date_joined__lte=at)
+    """Return the active reps of the scope as of ``at``.
+
+    A rep counts from the day they joined or from their first record (a follow-up that had
+    occurred, an opportunity opened), whichever is earlier: a rep whose account was
+    imported or created after the fact has history before the account existed, and rep
+    metrics over those past periods must not come out empty.
+    """
+    on_record = Exists(Activity.objects.filter(owner=OuterRef("pk"), occurred_at__lte=at)) | Exists(
+        Opportunity.objects.filter(owner=OuterRef("pk"), created_at__lte=at)
+    )
+    reps = User.objects.filter(Q(date_joined__lte=at) | on_record, role=Role.REP, is_active=True)
     reps = reps.filter(team_condition(scope, "team"))
     if scope.owner_ids:
         reps = reps.filter(pk__in=scope.owner_ids)
@@ -248,7 +268,7 @@ class OpportunityDaysSinceLastActivity(Metric):
         queryset = open_opportunities_as_of(at, scope).annotate(
             last_activity=Max(
                 "activities__occurred_at",
-                filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+                filter=activity_known_by(at, "activities__"),
             )
         )
         rows = []
@@ -283,7 +303,7 @@ class OpportunityHoursSinceUpdate(Metric):
             opportunity=OuterRef("pk"), sent_at__lte=at
         ).order_by("-sent_at")
         last_activity = Activity.objects.filter(
-            opportunity=OuterRef("pk"), occurred_at__lte=at, created_at__lte=at
+            activity_known_by(at), opportunity=OuterRef("pk")
         ).order_by("-occurred_at")
         queryset = open_opportunities_as_of(at, scope).annotate(
             last_update=Greatest(
@@ -410,7 +430,7 @@ class CustomerDaysSinceLastActivity(Metric):
         queryset = customers_in_scope(at, scope).annotate(
             last_activity=Max(
                 "activities__occurred_at",
-                filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+                filter=activity_known_by(at, "activities__"),
             )
         )
         return [
@@ -442,16 +462,15 @@ class CustomerFollowupsInCadence(Metric):
         in_window = Q(pk__in=[])
         for tier, days in cadence.items():
             in_window |= Q(
+                activity_known_by(at, "activities__"),
                 tier=tier,
                 activities__occurred_at__gt=at - days * DAY,
-                activities__occurred_at__lte=at,
-                activities__created_at__lte=at,
             )
         queryset = customers_in_scope(at, scope).annotate(
             followups=Count("activities", filter=in_window),
             last_activity=Max(
                 "activities__occurred_at",
-                filter=Q(activities__occurred_at__lte=at, activities__created_at__lte=at),
+                filter=activity_known_by(at, "activities__"),
             ),
         )
         return [
@@ -624,7 +643,7 @@ class ContractDaysToEndWithoutRenewal(Metric):
             .filter(created_on__gte=OuterRef("ends_on") - 120 * DAY)
         )
         last_touch = Activity.objects.filter(
-            customer=OuterRef("customer"), occurred_at__lte=at, created_at__lte=at
+            activity_known_by(at), customer=OuterRef("customer")
         ).order_by("-occurred_at")
         queryset = (
             Contract.objects.filter(starts_on__lte=today, ends_on__gte=today, signed_at__lte=at)
@@ -674,7 +693,7 @@ class PeriodCount(Metric):
     def base(self, at: dt.datetime, scope: Scope) -> QuerySet[Any]:
         queryset = self.model.objects.filter(owner_scope(scope, self.owner_lookup))
         if self.model is Activity:
-            queryset = queryset.filter(created_at__lte=at)  # only what was logged by then
+            queryset = queryset.filter(activity_known_by(at))  # only what was known by then
         return queryset
 
     def rows(
@@ -1312,9 +1331,8 @@ class TeamHighValueTouchDensity(Metric):
         touches = {
             row["customer__owner__team_id"]: row["n"]
             for row in Activity.objects.filter(
+                activity_known_by(at),
                 occurred_at__gt=at - 7 * DAY,
-                occurred_at__lte=at,
-                created_at__lte=at,
                 customer__in=a_customers.values("pk"),
             )
             .values("customer__owner__team_id")
@@ -1441,7 +1459,7 @@ class CustomerFollowupsInTierCadence(Metric):
             kind_filter = Q(tier=tier, activities__kind__in=kinds)
             qualifying |= kind_filter
             in_window |= kind_filter & Q(activities__occurred_at__gt=at - policy.cadence_days * DAY)
-        logged = Q(activities__occurred_at__lte=at, activities__created_at__lte=at)
+        logged = activity_known_by(at, "activities__")
         queryset = customers_in_scope(at, scope).annotate(
             followups=Count("activities", filter=in_window & logged),
             last_activity=Max("activities__occurred_at", filter=qualifying & logged),

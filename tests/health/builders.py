@@ -107,3 +107,10 @@ def contract_for(customer: Customer, **fields: object) -> Contract:
 
 def opportunities_of(customer: Customer) -> int:
     return Opportunity.objects.filter(customer=customer).count()
+
+
+def red_customer(owner: User) -> Customer:
+    """A customer with only an old zero-value contract and no contact: score (9+3+0+80)/4."""
+    customer = CustomerFactory(owner=owner, size="")
+    contract_for(customer, signed_at=on(2024, 1, 1), amount=Decimal("0"))
+    return customer

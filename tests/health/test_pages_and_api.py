@@ -12,8 +12,7 @@ from django.urls import reverse
 from salesradar.health.brief import health_trend
 from salesradar.health.services import open_block, refresh_health
 from tests.factories import CustomerFactory, UserFactory
-from tests.health.builders import AT, worked_customer
-from tests.health.test_services import org, red_customer  # noqa: F401 (fixture)
+from tests.health.builders import AT, red_customer, worked_customer
 from tests.web.support import english_client
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +77,7 @@ def test_api_lists_health_and_refuses_a_new_deal_for_a_blocked_customer(org, sta
         {"code": "API-1", "name": "new", "customer": customer.pk, "owner": org["rep"].pk},
         content_type="application/json",
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     assert "can clear the block" in json.dumps(refused.json())
     assert customer.opportunities.count() == 0
 

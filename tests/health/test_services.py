@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from salesradar.accounts.choices import Role
 from salesradar.activities.choices import TaskOrigin
 from salesradar.activities.models import Task
 from salesradar.health.models import CustomerHealth, HealthAction, HealthCalibration
@@ -21,31 +19,10 @@ from salesradar.health.services import (
     refresh_health,
 )
 from salesradar.notify.models import Delivery
-from salesradar.web.records.services import create_opportunity
-from tests.factories import CustomerFactory, TeamFactory, UserFactory
-from tests.health.builders import AT, contract_for, on, worked_customer
+from salesradar.pipeline.services import open_opportunity
+from tests.health.builders import AT, red_customer, worked_customer
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def org():
-    root = TeamFactory(code="root")
-    team = TeamFactory(code="east", parent=root)
-    director = UserFactory(role=Role.DIRECTOR, team=root)
-    manager = UserFactory(role=Role.MANAGER, team=team)
-    team.manager = manager
-    team.save()
-    rep = UserFactory(role=Role.REP, team=team)
-    presales = UserFactory(role=Role.PRESALES, team=root)
-    return {"director": director, "manager": manager, "rep": rep, "presales": presales}
-
-
-def red_customer(owner):
-    """A customer with only an old zero-value contract and no contact: score (9+3+0+80)/4."""
-    customer = CustomerFactory(owner=owner, size="")
-    contract_for(customer, signed_at=on(2024, 1, 1), amount=Decimal("0"))
-    return customer
 
 
 def test_yellow_customer_gets_a_joint_visit_task_for_owner_and_presales(org, stages) -> None:
@@ -89,9 +66,7 @@ def test_blocked_customer_refuses_a_new_opportunity_naming_who_can_clear(org, st
     refresh_health(at=AT)
 
     with pytest.raises(OpportunityBlocked) as refused:
-        create_opportunity(
-            customer=customer, owner=org["rep"], name="new deal", by=org["rep"], at=AT
-        )
+        open_opportunity(customer, owner=org["rep"], name="new deal", by=org["rep"], at=AT)
 
     assert str(org["manager"]) in refused.value.messages[0]
     assert customer.opportunities.count() == 0

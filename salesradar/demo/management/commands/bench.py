@@ -46,6 +46,12 @@ class Command(BaseCommand):
             for name in COUNT_OPTIONS:
                 parser_.add_argument(f"--{name}", type=int)
         evaluation.add_argument("--at", help="ISO date to evaluate at (default: now)")
+        evaluation.add_argument(
+            "--reference",
+            action="store_true",
+            help="also time each metric that has hand-written SQL in benchmarks/reference_sql "
+            "against that SQL and report the ratio",
+        )
         notify = actions.add_parser(
             "notify", help="drain an outbox of webhook deliveries into a receiver on loopback"
         )
@@ -60,6 +66,17 @@ class Command(BaseCommand):
         imports.add_argument("--opportunities", type=int, help="default: as many as --rows")
         imports.add_argument("--batch-size", type=int, default=2000)
         imports.add_argument("--seed", type=int, default=42)
+        imports.add_argument(
+            "--kind",
+            choices=["all", "customers"],
+            default="all",
+            help="customers: time the customers file (and its duplicate guard) only",
+        )
+        imports.add_argument(
+            "--shared-prefix",
+            action="store_true",
+            help="every company name starts with the same characters (the guard's worst case)",
+        )
         leads = actions.add_parser(
             "leads", help="route incoming leads through the rules with duplicate checks"
         )
@@ -125,6 +142,8 @@ class Command(BaseCommand):
                 opportunities=options["opportunities"],
                 batch_size=options["batch_size"],
                 seed=options["seed"],
+                kind=options["kind"],
+                shared_prefix=options["shared_prefix"],
             )
             self.stdout.write(json.dumps(report_, indent=1, ensure_ascii=False))
             return
@@ -184,6 +203,11 @@ class Command(BaseCommand):
             "peak_rss_mib": round(peak_rss_mib(), 1),
             "runs": runs,
         }
+        if options["reference"]:
+            from salesradar.metrics.reference import time_references
+
+            self.stderr.write("Timing the metrics against their reference SQL ...")
+            report["reference"] = [timing.as_dict() for timing in time_references(at)]
         self.stdout.write(json.dumps(report, indent=1))
 
     def bench_pages(self, options: dict[str, Any]) -> None:
