@@ -46,13 +46,19 @@ app.autodiscover_tasks(
         "salesradar.notify",
         "salesradar.api",
         "salesradar.crm",
+        "salesradar.forecast",
         "salesradar.health",
     ]
 )
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
-    from salesradar.config.jobs import HEALTH_SECONDS, HOUSEKEEPING_SECONDS, PERIODIC_SECONDS
+    from salesradar.config.jobs import (
+        HEALTH_SECONDS,
+        HOUSEKEEPING_SECONDS,
+        MODEL_CHECK_SECONDS,
+        PERIODIC_SECONDS,
+    )
     from salesradar.core import env
     from salesradar.crm.settings import lead_jobs_seconds
 
@@ -87,6 +93,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.crm.tasks.run_lead_jobs",
             "schedule": lead_jobs_seconds(),
             "options": {"expires": 300},
+        },
+        "model-retrain": {
+            "task": "salesradar.forecast.tasks.retrain_models",
+            "schedule": float(MODEL_CHECK_SECONDS),
+            "options": {"expires": MODEL_CHECK_SECONDS},
         },
         "health": {
             "task": "salesradar.health.tasks.run_health",

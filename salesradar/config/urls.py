@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", include("salesradar.api.urls")),
     path("health/", include("salesradar.health.urls")),
     path("imports/", include("salesradar.imports.urls")),
+    path("capture/", include("salesradar.capture.urls")),
     path("leads/", include("salesradar.crm.urls")),
     path("", include("salesradar.web.urls")),
 ]
