@@ -84,11 +84,16 @@ def open_opportunity(
     A new deal enters its process's first open stage unless ``stage`` says otherwise (an
     inbound event or an import reporting a deal already further on, or already closed, as
     its source knew it). Without ``code`` the deal gets a fresh number. Nothing is written
-    when the deal is refused.
+    when the deal is refused, also when a red customer-health block is open on the customer
+    (a deal reported as already closed is history, not a new deal, and passes).
     """
+    from salesradar.health.services import ensure_can_open_opportunity
+
     require_aware(at, "at")
     chosen = default_process(process)
     entered = stage or first_open_stage(chosen)
+    if not entered.is_terminal:
+        ensure_can_open_opportunity(customer)
     if entered.process_id != chosen.pk:
         raise Invalid(
             _("The stage {stage} belongs to another process.").format(stage=entered),
@@ -239,11 +244,14 @@ def move_stage(
     at: dt.datetime,
     note: str = "",
     lost_reason: str = "",
+    backfill: bool = False,
 ) -> StageChange:
     """Move an opportunity to another stage of its process and append the change to history.
 
     The move is refused, with nothing written, when the target is unknown, the opportunity is
     already closed, ``at`` is naive or out of order, or a gate requirement is missing.
+    ``backfill`` records history that happened elsewhere (an import from another CRM): the
+    gates are not checked, since their evidence was never kept, and the change's note says so.
     """
     require_aware(at, "at")
     with transaction.atomic():
@@ -269,7 +277,14 @@ def move_stage(
             raise StageMoveRefused(_("A stage move cannot be recorded in the future."))
         if lost_reason:
             current.lost_reason = lost_reason
-        missing = missing_requirements(current, requirements_for_move(current.stage, target))
+        missing = (
+            []
+            if backfill
+            else missing_requirements(current, requirements_for_move(current.stage, target))
+        )
+        if backfill:
+            relaxed = _("backfilled history: gates not checked")
+            note = f"{note} ({relaxed})" if note else relaxed
         if missing:
             raise StageMoveRefused(
                 _("Cannot move to {stage}: missing {missing}.").format(
