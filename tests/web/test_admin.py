@@ -22,6 +22,7 @@ from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import ActionCard, Activity, Task
 from salesradar.alerts.choices import AlertState, EventKind
 from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
+from salesradar.capture.models import Competitor
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.notify.models import (
@@ -33,6 +34,7 @@ from salesradar.notify.models import (
     PeriodicDigest,
     Preference,
     RateBucket,
+    SmsOptOut,
 )
 from salesradar.pipeline.admin import money_column
 from salesradar.pipeline.choices import TargetMeasure
@@ -268,49 +270,46 @@ def sample() -> dict[str, Model]:
         group,
     ]
     objects.extend(api_admin_samples(rep))
-    objects.extend(capture_and_sms_samples())
+    objects.extend(health_samples(customer, manager))
+    objects.append(Competitor.objects.create(name="Competitor 0001"))
+    objects.append(
+        SmsOptOut.objects.create(number="+8613800000001", opted_out_at=AT, source="reply")
+    )
     objects.append(
         AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, condition={})
     )
-    objects.extend(health_samples(customer))
     return {obj._meta.label: obj for obj in objects}
 
 
-def health_samples(customer: Customer) -> list[Model]:
-    """One row of each customer-health model (issue 13)."""
-    from salesradar.health import models as health
+def health_samples(customer: Customer, manager: User) -> list[Model]:
+    """One row of each customer-health model."""
+    from salesradar.health.models import (
+        CustomerHealth,
+        HealthAction,
+        HealthCalibration,
+        OpportunityBlock,
+    )
 
     return [
-        health.CustomerHealth.objects.create(
+        CustomerHealth.objects.create(
             customer=customer,
             computed_at=AT,
-            potential=60,
-            depth=50,
-            relationship=40,
-            risk=80,
-            score=55,
+            potential=50,
+            depth=40,
+            relationship=30,
+            risk=90,
+            score=53,
             tier="yellow",
             tier_since=AT,
             weakest="relationship",
         ),
-        health.HealthCalibration.objects.create(
-            computed_at=AT, samples=1, renewals=1, applied=False, pillar_auc={}, note="0001"
+        HealthCalibration.objects.create(
+            computed_at=AT, samples=10, renewals=5, applied=False, pillar_auc={}
         ),
-        health.OpportunityBlock.objects.create(
-            customer=customer, opened_at=AT, score=20, reason="0001"
+        OpportunityBlock.objects.create(
+            customer=customer, opened_at=AT, score=20, reason="red", clearable_by=manager
         ),
-        health.HealthAction.objects.create(customer=customer, tier="red", kind="escalation"),
-    ]
-
-
-def capture_and_sms_samples() -> list[Model]:
-    """One competitor the note parser reads against, one number that opted out of SMS."""
-    from salesradar.capture.models import Competitor
-    from salesradar.notify.models import SmsOptOut
-
-    return [
-        Competitor.objects.create(name="竞品 0001", aliases="Rival 0001"),
-        SmsOptOut.objects.create(number="+8613800000001", opted_out_at=AT, source="reply"),
+        HealthAction.objects.create(customer=customer, tier="red", kind="escalation", taken_at=AT),
     ]
 
 
@@ -373,11 +372,11 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
     "label",
     sorted(
         set(REGISTERED_MODELS)
-        - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
+        # written by the engine
+        - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent", "alerts.AlertCheck"}
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history
-        - {"alerts.AlertCheck"}  # written by each evaluation pass
     ),
 )
 def test_add_page_renders(admin_client, sample, label):
