@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from salesradar.web.records import views
+from salesradar.web.records import documents, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("workspace/", views.workspace, name="workspace"),
@@ -30,4 +30,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.opportunity_evidence,
         name="opportunity_evidence",
     ),
+    path("opportunities/<int:pk>/quotes/", documents.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/send/", documents.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/edit/", documents.quote_edit, name="quote_edit"),
+    path("opportunities/<int:pk>/contracts/", documents.contract_create, name="contract_create"),
+    path("contracts/<int:pk>/invoices/", documents.invoice_create, name="invoice_create"),
+    path("invoices/<int:pk>/payments/", documents.payment_create, name="payment_create"),
 ]
