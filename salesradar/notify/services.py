@@ -25,9 +25,10 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.alerts.choices import EventKind
-from salesradar.alerts.models import Alert, AlertEvent, Silence
+from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Silence
 from salesradar.alerts.wording import (
     AlertWording,
     absolute,
@@ -305,9 +306,14 @@ def pending_evaluations(until: dt.datetime) -> list[dt.datetime]:
         .exclude(at__in=settled)
         .values_list("at", flat=True)
         .distinct()
-        .order_by("at")
     )
-    return list(moments)
+    failures = (
+        AlertCheck.objects.filter(new_failure=True, evaluated_at__lte=until)
+        .exclude(evaluated_at__in=settled)
+        .values_list("evaluated_at", flat=True)
+        .distinct()
+    )
+    return sorted(set(moments) | set(failures))
 
 
 def open_pass(at: dt.datetime, chunk_keys: Sequence[str]) -> bool:
@@ -401,8 +407,10 @@ def plan_evaluation(at: dt.datetime) -> int:
             plan.per_user[user_id].append((event, alert))
         for channel_id in target.channels:
             plan.per_channel[channel_id].append((event, alert))
-    deliveries = build_user_deliveries(plan.per_user, at) + build_channel_deliveries(
-        plan.per_channel, at
+    deliveries = (
+        build_user_deliveries(plan.per_user, at)
+        + build_channel_deliveries(plan.per_channel, at)
+        + rule_failure_deliveries(at)
     )
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
     remember_recipients(deliveries, {event.pk: event for event in events}, at)
@@ -516,6 +524,50 @@ def build_user_deliveries(
             at,
             alert_events=[event.pk for event, _alert in pairs],
             urgent=has_danger,
+        )
+    return deliveries
+
+
+def rule_failure_deliveries(at: dt.datetime) -> list[Delivery]:
+    """Tell ops and admins, once, about each rule that started failing in the pass at ``at``.
+
+    Only the first failing check after a good one is announced (``new_failure``); a rule
+    that keeps failing is shown on the rules page, not repeated every pass.
+    """
+    failures = {
+        check.rule_id: check
+        for check in AlertCheck.objects.filter(evaluated_at=at, new_failure=True)
+        .select_related("rule")
+        .order_by("rule__key", "chunk")
+    }
+    if not failures:
+        return []
+    people = list(User.objects.filter(is_active=True, role__in=[Role.OPS, Role.ADMIN]))
+    preferences = preferences_of([person.pk for person in people])
+    inbox = default_inbox()
+    deliveries = []
+    for person in people:
+        language = person.language or "zh-hans"
+        with translation.override(language):
+            items = [
+                summary_item(
+                    _(
+                        "Rule “{rule}” failed and was skipped; its alerts keep their state "
+                        "until it works again. Error: {error}"
+                    ).format(rule=str(check.rule), error=check.error)
+                )
+                for check in failures.values()
+            ]
+            subject = _("SalesRadar: {count} rules failed").format(count=len(items))
+        payload = render_payload(items, language, person, subject=subject)
+        deliveries += personal_deliveries(
+            person,
+            preferences.get(person.pk),
+            inbox,
+            payload,
+            at,
+            alert_events=[],
+            urgent=False,
         )
     return deliveries
 
