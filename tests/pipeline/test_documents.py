@@ -107,7 +107,7 @@ def test_invoices_cannot_exceed_the_contract_and_payments_cannot_exceed_the_invo
     record_payment(invoice, amount=Decimal("20000"), paid_at=now(), by=deal.owner)
     invoice.refresh_from_db()
     assert invoice.paid_amount == Decimal("20000") and invoice.paid_at is None
-    with pytest.raises(Invalid, match="Only 40000.00 is outstanding"):
+    with pytest.raises(Invalid, match=r"Only 40000\.00 is outstanding"):
         record_payment(invoice, amount=Decimal("50000"), paid_at=now(), by=deal.owner)
     paid = record_payment(invoice, amount=Decimal("40000"), paid_at=now(), by=deal.owner)
     assert paid.paid_amount == Decimal("60000") and paid.paid_at is not None
