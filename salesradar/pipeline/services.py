@@ -94,11 +94,16 @@ def open_opportunity(
     A new deal enters its process's first open stage unless ``stage`` says otherwise (an
     inbound event or an import reporting a deal already further on, or already closed, as
     its source knew it). Without ``code`` the deal gets a fresh number. Nothing is written
-    when the deal is refused.
+    when the deal is refused, also when a red customer-health block is open on the customer
+    (a deal reported as already closed is history, not a new deal, and passes).
     """
+    from salesradar.health.services import ensure_can_open_opportunity
+
     require_aware(at, "at")
     chosen = default_process(process)
     entered = stage or first_open_stage(chosen)
+    if not entered.is_terminal:
+        ensure_can_open_opportunity(customer)
     if entered.process_id != chosen.pk:
         raise Invalid(
             _("The stage {stage} belongs to another process.").format(stage=entered),
