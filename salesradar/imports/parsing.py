@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from salesradar.core.spreadsheet import unguard_cell
+
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900 leap-year bug
 # Serials between these are read as dates (1954-10-03 .. 2119-01-05); other numbers are not.
 EXCEL_SERIAL_RANGE = (20_000, 80_000)
@@ -37,7 +39,8 @@ def normalize_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    # an apostrophe our own exports put before a formula-like cell is not part of the value
+    return unguard_cell(unicodedata.normalize("NFKC", str(value)).strip())
 
 
 def is_empty(value: Any) -> bool:

@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.core.fields import DEFAULT_CURRENCY
+from salesradar.core.spreadsheet import guard_row, unguard_cell
 from salesradar.crm.normalize import normalize_company_name
 from salesradar.imports import dedup, schema
 from salesradar.imports.models import ExternalRef, ImportRun, OwnerMapping
@@ -351,7 +352,7 @@ def _fingerprint(parts: Iterable[Any]) -> str:
 def _plain(raw: Any) -> str:
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    return str(raw).strip()
+    return unguard_cell(str(raw).strip())  # our exports' apostrophe before a formula start
 
 
 def _read_cell(column: schema.Column, raw: Any, ctx: _Context) -> Any:
@@ -1534,7 +1535,7 @@ class ErrorSink:
         self.rows.add(error.row)
         if len(self.sample) < ERROR_SAMPLE_SIZE:
             self.sample.append(error)
-        self._writer.writerow(error.as_list())
+        self._writer.writerow(guard_row(error.as_list()))
 
     def close(self) -> None:
         self._handle.close()
@@ -1773,7 +1774,7 @@ def write_error_report(report_csv: Path, target: Path) -> Path:
         sheet = workbook.create_sheet(_("Errors"))
         with report_csv.open(encoding="utf-8-sig", newline="") as handle:
             for line in csv.reader(handle):
-                sheet.append(line)
+                sheet.append(line)  # already guarded when the report was written
         workbook.save(target)
     else:
         target.write_bytes(report_csv.read_bytes())
