@@ -20,7 +20,7 @@ from django.utils.translation import ngettext
 
 from salesradar.alerts import lifecycle
 from salesradar.alerts.conditions import RuleError
-from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
+from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
 from salesradar.alerts.rules import check_rule_fields
 from salesradar.core.admin import ReadOnlyAdminMixin
 
@@ -206,6 +206,27 @@ class AlertEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "at"
     ordering = ("-at", "-id")
     show_full_result_count = False
+
+
+@admin.register(AlertCheck)
+class AlertCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each rule's record of each pass: what it saw, what it did, and why it failed."""
+
+    list_display = (
+        "evaluated_at",
+        "rule",
+        "chunk",
+        "outcome",
+        "evaluated",
+        "matched",
+        "opened",
+        "resolved",
+        "duration_ms",
+        "attempts",
+    )
+    list_filter = ("outcome", "new_failure", "rule")
+    date_hierarchy = "evaluated_at"
+    list_select_related = ("rule",)
 
 
 @admin.register(Silence)

@@ -21,6 +21,14 @@ class RuleStatus(models.TextChoices):
     ERROR = "error", _("Error")
 
 
+class CheckOutcome(models.TextChoices):
+    """How one evaluation of one rule in one pass ended."""
+
+    OK = "ok", _("Evaluated")
+    RULE_ERROR = "rule_error", _("Rule failed")
+    TRANSIENT = "transient", _("Skipped: database unavailable")
+
+
 class AlertState(models.TextChoices):
     PENDING = "pending", _("Pending")
     FIRING = "firing", _("Firing")

@@ -20,17 +20,18 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import Team
-from salesradar.alerts.choices import AlertState, EventKind
+from salesradar.alerts.choices import AlertState, CheckOutcome, EventKind, RuleStatus
 from salesradar.alerts.conditions import Condition, Verdict, build_condition, n_of_m, parse_for
 from salesradar.alerts.lifecycle import (
     AlertSnapshot,
@@ -40,7 +41,7 @@ from salesradar.alerts.lifecycle import (
     snapshot_of,
     step,
 )
-from salesradar.alerts.models import Alert, AlertEvent, Rule
+from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule
 from salesradar.metrics.registry import Metric, MetricRow, Scope, compute, get_metric
 
 logger = logging.getLogger(__name__)
@@ -73,6 +74,10 @@ class RuleOutcome:
     seconds: float = 0.0
     error: str = ""
     events: int = 0
+    matched: int = 0
+    attempts: int = 1
+    outcome: str = CheckOutcome.OK
+    kinds: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -241,27 +246,163 @@ def retire_disabled_rules(at: dt.datetime) -> None:
             record_findings(rule, entity_type_for(rule.grain), [], at)
 
 
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+"""Failures of the database rather than of the rule: locked, connection lost, shut down."""
+RETRY_DELAYS: tuple[float, ...] = (0.5, 2.0)
+"""Seconds to wait before each retry of a rule whose evaluation hit a transient error."""
+TRANSIENT_PASSES_BEFORE_ERROR = 3
+"""A 'transient' error that persists this many passes in a row is taken as the rule's fault."""
+
+
 def evaluate_rule(rule: Rule, at: dt.datetime) -> RuleOutcome:
+    """Evaluate one rule at ``at``, retrying transient database errors, and record the check.
+
+    A transient failure (database locked, connection lost) is retried; if it persists, the
+    pass skips the rule and changes none of its alerts. A failure of the rule itself (its
+    metric or scope is broken) marks the rule errored and keeps its alerts as they are:
+    their acknowledgements, snoozes and escalation levels survive until it works again.
+    """
+    return run_check(rule, WHOLE, at)
+
+
+def run_check(rule: Rule, chunk: Chunk, at: dt.datetime) -> RuleOutcome:
+    """Evaluate the rule (or one chunk of it) with retries; record the check; never raise.
+
+    A whole rule sets its own status. A split chunk leaves status and unobserved alerts to
+    ``finish_split_rules``, which reads the chunks' checks.
+    """
     outcome = RuleOutcome(rule=rule.key, metric=rule.metric)
     started = time.monotonic()
+    tally: Counter[str] = Counter()
+    error: Exception | None = None
+    for attempt, delay in enumerate((0.0, *RETRY_DELAYS), start=1):
+        if delay:
+            time.sleep(delay)
+            reconnect_if_unusable()
+        outcome.attempts, error, tally = attempt, None, Counter()
+        try:
+            with transaction.atomic():
+                observe_and_record(rule, chunk, at, outcome, tally)
+        except TRANSIENT_ERRORS as failure:
+            logger.warning("rule %s: transient error on attempt %d: %s", rule.key, attempt, failure)
+            error = failure
+            continue
+        except Exception as failure:  # one broken rule must not stop the others
+            logger.exception("rule %s, chunk %s failed", rule.key, chunk.key)
+            error = failure
+        break
+    outcome.seconds = time.monotonic() - started
+    outcome.kinds = dict(tally)
+    chunk_key = "" if chunk.whole else chunk.key
+    if error is None:
+        record_check(rule, at, outcome, chunk=chunk_key)
+        return outcome
+    outcome.error = f"{type(error).__name__}: {error}"
+    outcome.events = outcome.matched = 0
+    outcome.kinds = {}
+    transient = isinstance(error, TRANSIENT_ERRORS) and not persistently_transient(rule, at)
+    outcome.outcome = CheckOutcome.TRANSIENT if transient else CheckOutcome.RULE_ERROR
     try:
         with transaction.atomic():
-            # one evaluator per rule at a time; people acting on its alerts wait for the write
-            Rule.objects.select_for_update().filter(pk=rule.pk).first()
-            metric = get_metric(rule.metric)
-            findings, outcome.rows = observe_rule(rule, metric, at)
-            outcome.events = record_findings(rule, entity_type_for(metric.grain), findings, at)
-            Rule.objects.filter(pk=rule.pk).update(status="ok", last_error="", last_evaluated_at=at)
-    except Exception as error:  # one broken rule must not stop the others
-        logger.exception("rule %s failed", rule.key)
-        outcome.error = f"{type(error).__name__}: {error}"
-        with transaction.atomic():
-            Rule.objects.filter(pk=rule.pk).update(
-                status="error", last_error=outcome.error, last_evaluated_at=at
-            )
-            outcome.events = mark_rule_error(rule, outcome.error, at)
-    outcome.seconds = time.monotonic() - started
+            if not transient and chunk.whole:
+                mark_rule_failed(rule, outcome.error, at)
+            record_check(rule, at, outcome, chunk=chunk_key)
+    except TRANSIENT_ERRORS:  # the database is still away: the log is all we can leave
+        logger.exception("rule %s: could not record the failed check", rule.key)
     return outcome
+
+
+def observe_and_record(
+    rule: Rule, chunk: Chunk, at: dt.datetime, outcome: RuleOutcome, tally: Counter[str]
+) -> None:
+    """One attempt at evaluating the rule or chunk, inside the caller's transaction."""
+    metric = get_metric(rule.metric)
+    if chunk.whole:
+        # one evaluator per rule at a time; people acting on its alerts wait for the write
+        Rule.objects.select_for_update().filter(pk=rule.pk).first()
+        findings, outcome.rows = observe_rule(rule, metric, at)
+    else:
+        findings, outcome.rows = observe_rule(rule, metric, at, chunk_scope(rule, chunk))
+    outcome.matched = sum(1 for finding in findings if finding.observation.is_true)
+    outcome.events = record_findings(
+        rule,
+        entity_type_for(metric.grain),
+        findings,
+        at,
+        observed_only=not chunk.whole,
+        tally=tally,
+    )
+    if chunk.whole:
+        Rule.objects.filter(pk=rule.pk).update(
+            status=RuleStatus.OK, last_error="", last_evaluated_at=at
+        )
+
+
+def reconnect_if_unusable() -> None:
+    """Drop a broken connection before retrying, so the retry opens a fresh one."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
+def persistently_transient(rule: Rule, at: dt.datetime) -> bool:
+    """Return whether the rule's last passes all failed transiently: then it is no accident."""
+    needed = TRANSIENT_PASSES_BEFORE_ERROR - 1
+    recent = list(
+        AlertCheck.objects.filter(rule=rule, evaluated_at__lt=at)
+        .order_by("-evaluated_at")
+        .values_list("outcome", flat=True)[:needed]
+    )
+    return len(recent) == needed and all(item == CheckOutcome.TRANSIENT for item in recent)
+
+
+def mark_rule_failed(rule: Rule, message: str, at: dt.datetime) -> None:
+    """Put the rule in error with the message; its alerts keep their state."""
+    Rule.objects.filter(pk=rule.pk).update(
+        status=RuleStatus.ERROR, last_error=message, last_evaluated_at=at
+    )
+
+
+def condition_snapshot(rule: Rule) -> dict[str, Any]:
+    """The parts of a rule that decide what it fires on, as one check judged them."""
+    return {
+        "condition": rule.condition,
+        "for": rule.for_clause,
+        "scope": rule.scope,
+        "keep_firing_for": rule.keep_firing_for.total_seconds() if rule.keep_firing_for else None,
+    }
+
+
+def record_check(rule: Rule, at: dt.datetime, outcome: RuleOutcome, *, chunk: str = "") -> None:
+    """Write (or, for a pass run again at the same moment, rewrite) the rule's check row."""
+    failed = outcome.outcome == CheckOutcome.RULE_ERROR
+    was_failing = failed and (
+        AlertCheck.objects.filter(rule=rule, evaluated_at__lt=at)
+        .exclude(outcome=CheckOutcome.TRANSIENT)
+        .order_by("-evaluated_at")
+        .values_list("outcome", flat=True)
+        .first()
+        == CheckOutcome.RULE_ERROR
+    )
+    kinds = outcome.kinds
+    check = AlertCheck.objects.filter(rule=rule, evaluated_at=at, chunk=chunk).first()
+    if check is None:
+        check = AlertCheck(rule=rule, evaluated_at=at, chunk=chunk, attempts=0)
+    # A pass run again at the same moment adds to its check: what it wrote stays counted.
+    check.opened += kinds.get(EventKind.OPENED, 0) + kinds.get(EventKind.REOPENED, 0)
+    check.fired += kinds.get(EventKind.FIRING, 0)
+    check.resolved += kinds.get(EventKind.RESOLVED, 0)
+    check.events += outcome.events
+    check.attempts += outcome.attempts
+    check.duration_ms += round(outcome.seconds * 1000)
+    check.new_failure = check.new_failure or (failed and not was_failing)
+    check.rule_version = rule.version
+    check.condition = condition_snapshot(rule)
+    check.outcome = outcome.outcome
+    check.evaluated = outcome.rows
+    check.matched = outcome.matched
+    check.error = outcome.error
+    check.created_at = timezone.now()
+    check.save()
 
 
 def record_findings(
@@ -271,6 +412,7 @@ def record_findings(
     at: dt.datetime,
     *,
     observed_only: bool = False,
+    tally: Counter[str] | None = None,
 ) -> int:
     """Step every alert of the rule that is open or observed now, and write the changes.
 
@@ -316,6 +458,7 @@ def record_findings(
             existing,
             duration,
             at,
+            tally=tally,
         )
     return written
 
@@ -342,7 +485,10 @@ def write_chunk(
     existing: dict[str, Alert],
     duration: dt.timedelta | None,
     at: dt.datetime,
+    *,
+    tally: Counter[str] | None = None,
 ) -> int:
+    """Step the alerts of ``fingerprints`` and write them; count event kinds into ``tally``."""
     cleared = Observation(severity="ok")
     new_alerts: list[tuple[Alert, tuple[Transition, ...]]] = []
     changed: list[Alert] = []
@@ -406,6 +552,8 @@ def write_chunk(
     if changed:
         Alert.objects.bulk_update(changed, CHANGED_FIELDS, batch_size=2000)
     AlertEvent.objects.bulk_create(events, batch_size=5000)
+    if tally is not None:
+        tally.update(str(event.kind) for event in events)
     return len(events)
 
 
@@ -418,34 +566,6 @@ def alert_labels(rule: Rule, finding: Finding) -> dict[str, Any]:
         "team": finding.team_id,
         **{key: value for key, value in finding.context.items() if key in ("tier", "stage")},
     }
-
-
-def mark_rule_error(
-    rule: Rule, message: str, at: dt.datetime, *, unobserved_only: bool = False
-) -> int:
-    """Put the rule's open alerts in the error state, with the failure as the reason.
-
-    With ``unobserved_only``, only those no chunk of this pass stepped (``at`` not reached).
-    """
-    failure = Observation(severity="error", message=message)
-    events: list[AlertEvent] = []
-    changed = []
-    open_alerts = Alert.objects.filter(rule=rule).exclude(state=AlertState.RESOLVED)
-    if unobserved_only:
-        open_alerts = open_alerts.filter(last_evaluated_at__lt=at)
-    for alert in open_alerts:
-        result = step(snapshot_of(alert), failure, at=at)
-        if result.snapshot is None:
-            continue
-        for name in SNAPSHOT_FIELDS:
-            setattr(alert, name, getattr(result.snapshot, name))
-        alert.message = message
-        changed.append(alert)
-        events.extend(event_rows(alert, result.events, at=at, reason=message, value=alert.value))
-    if changed:
-        Alert.objects.bulk_update(changed, [*SNAPSHOT_FIELDS, "message"], batch_size=2000)
-    AlertEvent.objects.bulk_create(events, batch_size=5000)
-    return len(events)
 
 
 # --- One pass shared among workers ---------------------------------------------------------
@@ -542,44 +662,37 @@ def evaluate_chunk(rule: Rule, chunk: Chunk, at: dt.datetime) -> RuleOutcome:
     """Evaluate one chunk of a rule; a whole chunk is exactly ``evaluate_rule``.
 
     A split chunk neither sets the rule's status nor clears alerts it did not observe:
-    ``finish_split_rules`` does both once every chunk is in. A failing chunk writes nothing
-    and reports its error.
+    ``finish_split_rules`` does both once every chunk is in. A failing chunk writes no
+    alert, only its check with the error.
     """
-    if chunk.whole:
-        return evaluate_rule(rule, at)
-    outcome = RuleOutcome(rule=rule.key, metric=rule.metric)
-    started = time.monotonic()
-    try:
-        with transaction.atomic():
-            metric = get_metric(rule.metric)
-            findings, outcome.rows = observe_rule(rule, metric, at, chunk_scope(rule, chunk))
-            outcome.events = record_findings(
-                rule, entity_type_for(metric.grain), findings, at, observed_only=True
-            )
-    except Exception as error:  # one broken chunk must not stop the others
-        logger.exception("rule %s, chunk %s failed", rule.key, chunk.key)
-        outcome.error = f"{type(error).__name__}: {error}"
-    outcome.seconds = time.monotonic() - started
-    return outcome
+    return run_check(rule, chunk, at)
 
 
-def finish_split_rules(rules: Sequence[Rule], at: dt.datetime, errors: dict[int, str]) -> int:
+def finish_split_rules(
+    rules: Sequence[Rule], at: dt.datetime, errors: dict[int, str] | None = None
+) -> int:
     """Close a shared pass for rules evaluated in chunks; return the events written.
 
     Open alerts that no chunk observed are cleared, as the single pass clears an alert whose
-    entity it no longer sees; a rule with a failed chunk is put in error instead, with its
-    unobserved alerts, as the single pass does for a failing rule.
+    entity it no longer sees. A rule with a failed chunk keeps its unobserved alerts as they
+    are: a chunk that failed by the rule's fault puts the rule in error, one that failed
+    transiently leaves it alone. ``errors`` (rule id to message) adds failures known
+    otherwise, such as a chunk task that never ran; they count as the rule's.
     """
     written = 0
     for rule in rules:
         with transaction.atomic():
             Rule.objects.select_for_update().filter(pk=rule.pk).first()
-            error = errors.get(rule.pk, "")
+            failed = dict(
+                AlertCheck.objects.filter(rule=rule, evaluated_at=at)
+                .exclude(outcome=CheckOutcome.OK)
+                .values_list("outcome", "error")
+            )
+            error = failed.get(CheckOutcome.RULE_ERROR) or (errors or {}).get(rule.pk, "")
             if error:
-                Rule.objects.filter(pk=rule.pk).update(
-                    status="error", last_error=error, last_evaluated_at=at
-                )
-                written += mark_rule_error(rule, error, at, unobserved_only=True)
+                mark_rule_failed(rule, error, at)
+                continue
+            if CheckOutcome.TRANSIENT in failed:
                 continue
             unobserved = {
                 alert.fingerprint: alert
@@ -599,7 +712,9 @@ def finish_split_rules(rules: Sequence[Rule], at: dt.datetime, errors: dict[int,
                     duration,
                     at,
                 )
-            Rule.objects.filter(pk=rule.pk).update(status="ok", last_error="", last_evaluated_at=at)
+            Rule.objects.filter(pk=rule.pk).update(
+                status=RuleStatus.OK, last_error="", last_evaluated_at=at
+            )
     return written
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from salesradar.alerts.choices import (
     AlertState,
+    CheckOutcome,
     EventKind,
     Grain,
     RuleStatus,
@@ -94,6 +95,74 @@ class Rule(models.Model):
 
     def __str__(self) -> str:
         return localized(self.names, self.key)
+
+
+class AlertCheck(models.Model):
+    """One evaluation of one rule (or one chunk of it) in one pass: what it saw and did.
+
+    The record a pass leaves whatever happens (PostHog's ``AlertCheck``): the rule's version
+    and condition as they were judged, the counts, how long it took and the error if any.
+    A check that failed for a transient reason (the database locked or gone) changed no
+    alert; one that failed by the rule's own fault marks the rule errored and keeps its
+    alerts as they were. ``new_failure`` is set on the first failing check after a good one,
+    so ops hear about a broken rule once, not on every pass.
+    """
+
+    rule = models.ForeignKey(
+        Rule, verbose_name=_("rule"), on_delete=models.CASCADE, related_name="checks"
+    )
+    evaluated_at = AwareDateTimeField(_("evaluation time"))
+    chunk = models.CharField(
+        _("chunk"),
+        max_length=40,
+        blank=True,
+        help_text=_("The share of a pass run on one worker; empty when the rule ran whole."),
+    )
+    rule_version = models.PositiveIntegerField(_("rule version"))
+    condition = models.JSONField(
+        _("condition as judged"),
+        default=dict,
+        help_text=_("The rule's condition, for clause and scope when this check ran."),
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=CheckOutcome.choices, default=CheckOutcome.OK
+    )
+    evaluated = models.PositiveIntegerField(_("entities evaluated"), default=0)
+    matched = models.PositiveIntegerField(_("entities matching the condition"), default=0)
+    opened = models.PositiveIntegerField(_("alerts opened"), default=0)
+    fired = models.PositiveIntegerField(_("alerts fired"), default=0)
+    resolved = models.PositiveIntegerField(_("alerts resolved"), default=0)
+    events = models.PositiveIntegerField(_("events written"), default=0)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=1)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    new_failure = models.BooleanField(
+        _("first failure"),
+        default=False,
+        help_text=_("The rule was fine before this check; ops are told once."),
+    )
+    created_at = AwareDateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("alert check")
+        verbose_name_plural = _("alert checks")
+        ordering = ["-evaluated_at", "rule", "chunk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "evaluated_at", "chunk"], name="alert_check_once_per_pass"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=CheckOutcome.values),
+                name="alert_check_outcome_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["evaluated_at", "outcome"]),
+            models.Index(fields=["rule", "evaluated_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} {self.evaluated_at.isoformat()} {self.outcome}"
 
 
 class AlertQuerySet(models.QuerySet["Alert"]):

@@ -64,6 +64,7 @@ def chunk_key(rule_id: int, key: str) -> str:
 @shared_task(name="salesradar.alerts.tasks.evaluate_chunk", ignore_result=True)
 def evaluate_chunk(rule_id: int, chunk: dict[str, object], at: str) -> str:
     """Evaluate one rule for one chunk of entities; the last chunk in finishes the pass."""
+    from salesradar.alerts.choices import CheckOutcome
     from salesradar.alerts.engine import Chunk
     from salesradar.alerts.engine import evaluate_chunk as evaluate_one
     from salesradar.alerts.models import Rule
@@ -75,7 +76,9 @@ def evaluate_chunk(rule_id: int, chunk: dict[str, object], at: str) -> str:
     error = ""
     if rule is not None:
         outcome = evaluate_one(rule, part, moment)
-        error = "" if part.whole else outcome.error
+        # a chunk's check records its failure; the finishing step reads the rule's faults
+        failed = outcome.outcome == CheckOutcome.RULE_ERROR
+        error = outcome.error if failed and not part.whole else ""
     if sign_off_chunk(moment, chunk_key(rule_id, part.key), rule_id=rule_id, error=error):
         finish_pass.delay(at)
     return error or "ok"

@@ -17,6 +17,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from salesradar.core.errors import DomainError
 from salesradar.core.fields import NaiveDatetimeError
 
 
@@ -37,6 +38,17 @@ class ApiError(exceptions.APIException):
         self.error_code = code
         self.fields = fields or {}
         self.extra = extra or {}
+
+
+def api_error(error: DomainError) -> ApiError:
+    """Translate a service's refusal into the API's error answer (status from its kind)."""
+    return ApiError(
+        error.message_text,
+        code=error.error_code,
+        status_code=error.http_status,
+        fields=error.fields,
+        extra=error.extra,
+    )
 
 
 def body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -70,6 +82,8 @@ def django_validation_fields(error: DjangoValidationError) -> dict[str, list[str
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Answer every error the same way; never let a known fault become a 500."""
+    if isinstance(exc, DomainError):
+        exc = api_error(exc)
     if isinstance(exc, ApiError):
         document = body(exc.error_code, str(exc.detail), exc.fields)
         document.update(exc.extra)

@@ -40,14 +40,15 @@ from salesradar.api.choices import InboundOutcome
 from salesradar.api.errors import ApiError, body
 from salesradar.api.models import InboundEvent, InboundSource
 from salesradar.api.parsers import refuse_oversized
-from salesradar.api.services import first_stage, open_opportunity, process_or_default
+from salesradar.core.errors import DomainError
+from salesradar.core.fields import DEFAULT_CURRENCY
 from salesradar.crm.choices import Tier
 from salesradar.crm.models import Customer
 from salesradar.imports.models import ExternalRef
 from salesradar.notify.channels.webhook import decode_signing_key
 from salesradar.pipeline.choices import LostReason
 from salesradar.pipeline.models import Opportunity, Process, Stage
-from salesradar.pipeline.services import StageMoveRefused, move_stage
+from salesradar.pipeline.services import default_process, move_stage, open_opportunity
 
 logger = logging.getLogger(__name__)
 
@@ -284,29 +285,24 @@ def upsert_opportunity(source: InboundSource, data: dict[str, Any], at: dt.datet
             )
         if not data.get("name"):
             raise Refused(_("A new opportunity needs a name."))
-        process = process_or_default(source.process)
+        process = default_process(source.process)
         stage = map_stage(source, process, data["stage"]) if data.get("stage") else None
-        stage = stage or first_stage(process)
-        opportunity = Opportunity(
-            code=external_code("XO", source.system, external_id),
-            name=data["name"],
-            customer=customer,
+        opportunity = open_opportunity(
+            customer,
             owner=owner,
+            name=data["name"],
+            by=None,
+            at=at,
+            code=external_code("XO", source.system, external_id),
             process=process,
             stage=stage,
             amount=data.get("amount") or 0,
-            currency=data.get("currency") or "CNY",
+            currency=data.get("currency") or DEFAULT_CURRENCY,
             expected_close_date=data.get("expected_close_date"),
-            created_at=at,
-            updated_at=at,
-            stage_entered_at=at,
-            closed_at=at if stage.is_terminal else None,
-            lost_reason=data.get("lost_reason", "") if stage.is_lost else "",
+            lost_reason=data.get("lost_reason", ""),
+            note=_("From {source}").format(source=source.key),
         )
-        opportunity.full_clean(exclude=["customer", "owner", "process", "stage"])
-        opportunity.save()
         remember_ref(source.system, opportunity, external_id)
-        open_opportunity(opportunity, by=None)
         return opportunity
     for name in ("name", "amount", "currency", "expected_close_date"):
         if name in data:
@@ -319,17 +315,14 @@ def upsert_opportunity(source: InboundSource, data: dict[str, Any], at: dt.datet
     if data.get("stage"):
         target = map_stage(source, opportunity.process, data["stage"])
         if target.pk != opportunity.stage_id:
-            try:
-                move_stage(
-                    opportunity,
-                    target,
-                    by=None,
-                    at=at,
-                    note=_("From {source}").format(source=source.key),
-                    lost_reason=data.get("lost_reason", ""),
-                )
-            except StageMoveRefused as refused:
-                raise Refused(" ".join(refused.messages)) from None
+            move_stage(
+                opportunity,
+                target,
+                by=None,
+                at=at,
+                note=_("From {source}").format(source=source.key),
+                lost_reason=data.get("lost_reason", ""),
+            )
     return opportunity
 
 
@@ -391,6 +384,8 @@ def receive(
                     result = apply_event(source, document, at)
             except Refused as refused:
                 result = Applied(InboundOutcome.REFUSED, refused.message)
+            except DomainError as refused:  # a verb refused it (a gate, a duplicate, …)
+                result = Applied(InboundOutcome.REFUSED, " ".join(refused.messages))
             except Exception as error:  # recorded and retried when the sender tries again
                 logger.exception("inbound event %s from %s failed", event_id, source.key)
                 result = Applied(InboundOutcome.FAILED, f"{type(error).__name__}: {error}")

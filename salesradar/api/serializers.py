@@ -15,6 +15,7 @@ from salesradar.accounts.models import Team, User
 from salesradar.accounts.visibility import visible
 from salesradar.activities.models import Activity, Task
 from salesradar.alerts.models import Alert
+from salesradar.core.errors import DomainError
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.pipeline.choices import LostReason
 from salesradar.pipeline.models import (
@@ -217,11 +218,14 @@ class OpportunitySerializer(OwnedDefaultMixin, ApiModelSerializer):
         extra_kwargs = {"process": {"required": False}}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from salesradar.api.services import first_stage, process_or_default
+        from salesradar.pipeline.services import default_process, first_open_stage
 
-        if self.instance is None:
-            attrs["process"] = process_or_default(attrs.get("process"))
-            attrs["stage"] = first_stage(attrs["process"])
+        if self.instance is None:  # the same choice open_opportunity makes, for the model check
+            try:
+                attrs["process"] = default_process(attrs.get("process"))
+                attrs["stage"] = first_open_stage(attrs["process"])
+            except DomainError as refused:
+                raise serializers.ValidationError(refused.fields) from None
         elif "process" in attrs and attrs["process"].pk != self.instance.process_id:
             raise serializers.ValidationError(
                 {"process": [_("The process of an opportunity cannot change.")]}
@@ -272,14 +276,17 @@ class ActivitySerializer(OwnedDefaultMixin, ApiModelSerializer):
         read_only_fields = ["created_at"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        from salesradar.api.services import check_activity
+        from salesradar.activities.services import check_followup
 
         attrs = super().validate(attrs)
         merged = {
             name: attrs.get(name, getattr(self.instance, name, None))
             for name in ("customer", "opportunity", "contact", "occurred_at")
         }
-        check_activity(**merged)
+        try:
+            check_followup(**merged, summary=attrs.get("summary"), next_step=attrs.get("next_step"))
+        except DomainError as refused:
+            raise serializers.ValidationError(refused.fields) from None
         return attrs
 
 
@@ -370,9 +377,13 @@ class TargetSerializer(ApiModelSerializer):
         validators: list[Any] = []  # the model's constraints are checked in validate()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from salesradar.api.errors import api_error
         from salesradar.api.services import check_target_author
 
-        check_target_author(self.context["request"].user)
+        try:
+            check_target_author(self.context["request"].user)
+        except DomainError as refused:  # a permission refusal must stay a 403, not a 400
+            raise api_error(refused) from None
         return super().validate(attrs)
 
 

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from salesradar.accounts.models import Team, User
 from salesradar.accounts.visibility import visible
 from salesradar.activities.models import Activity, Task
+from salesradar.activities.services import log_followup
 from salesradar.alerts import lifecycle
 from salesradar.alerts.models import Alert
 from salesradar.api import serializers as api_serializers
@@ -41,7 +42,7 @@ from salesradar.pipeline.models import (
     StageChange,
     Target,
 )
-from salesradar.pipeline.services import StageMoveRefused, move_stage
+from salesradar.pipeline.services import move_stage, open_opportunity
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 ERRORS = {
@@ -271,9 +272,16 @@ class OpportunityViewSet(WritableViewSet):
     ordering_fields = ["id", "code", "amount", "created_at", "updated_at", "expected_close_date"]
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        now = timezone.now()
-        opportunity = serializer.save(created_at=now, updated_at=now, stage_entered_at=now)
-        services.open_opportunity(opportunity, by=self.request.user)
+        data = dict(serializer.validated_data)
+        serializer.instance = open_opportunity(
+            data.pop("customer"),
+            owner=data.pop("owner"),
+            name=data.pop("name"),
+            by=self.request.user,
+            at=timezone.now(),
+            note=_("Entered through the API"),
+            **data,
+        )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         serializer.save(updated_at=timezone.now())
@@ -285,30 +293,14 @@ class OpportunityViewSet(WritableViewSet):
         form = api_serializers.MoveStageSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         data = form.validated_data
-        try:
-            move_stage(
-                opportunity,
-                data["stage"],
-                by=request.user,
-                at=data.get("at") or timezone.now(),
-                note=data.get("note", ""),
-                lost_reason=data.get("lost_reason", ""),
-            )
-        except StageMoveRefused as refused:
-            if refused.missing:
-                raise ApiError(
-                    refused.messages[0],
-                    code="gate_not_met",
-                    status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
-                    fields={"stage": refused.messages},
-                    extra={"missing": refused.missing},
-                ) from None
-            raise ApiError(
-                refused.messages[0],
-                code="stage_move_refused",
-                status_code=status.HTTP_409_CONFLICT,
-                fields={"stage": refused.messages},
-            ) from None
+        move_stage(  # a refusal (409, or 422 for a missing gate) is answered by api.errors
+            opportunity,
+            data["stage"],
+            by=request.user,
+            at=data.get("at") or timezone.now(),
+            note=data.get("note", ""),
+            lost_reason=data.get("lost_reason", ""),
+        )
         opportunity.refresh_from_db()
         return Response(self.get_serializer(opportunity).data)
 
@@ -340,8 +332,9 @@ class ActivityViewSet(WritableViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = dict(serializer.validated_data)
-        data["created_at"] = timezone.now()
-        serializer.instance = services.log_activity(data)
+        serializer.instance = log_followup(
+            data.pop("customer"), by=data.pop("owner"), logged_at=timezone.now(), **data
+        )
 
 
 class TaskViewSet(WritableViewSet):

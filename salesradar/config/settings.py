@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "salesradar.metrics",
     "salesradar.imports",
     "salesradar.api",
+    "salesradar.capture",
+    "salesradar.forecast",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

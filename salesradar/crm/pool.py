@@ -12,7 +12,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Greatest
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import User
+from salesradar.core.errors import Conflict, Invalid
 from salesradar.core.fields import require_aware
 from salesradar.crm.calendar import WorkingCalendar
 from salesradar.crm.choices import AssignmentKind, LeadStatus, Tier
@@ -52,7 +52,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class PoolRefusal(ValidationError):
+class PoolRefusal(Conflict):
     """A claim, assignment or release the pool rules do not allow; the message says why."""
 
 
@@ -282,6 +282,8 @@ def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None)
         }
         if isinstance(record, Lead):
             changes["status"] = LeadStatus.RECYCLED
+            changes["recycle_count"] = models.F("recycle_count") + 1
+            changes["response_due_at"] = None
             Lead.objects.filter(pk=record.pk).update(**changes)
         else:
             Customer.objects.filter(pk=record.pk).update(owned_since=None, **changes)
@@ -290,31 +292,42 @@ def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None)
 
 
 def record_lead_contact(lead: Lead, *, at: dt.datetime, by: User | None = None) -> None:
-    """Note a real follow-up of a lead.
+    """Note a real follow-up of one lead (see ``touch_leads``), refusing one before its creation.
 
-    The first one stops the response clock; every one restarts the ownership countdown.
+    A follow-up with a customer goes through ``activities.services.log_followup``, which
+    touches that customer's leads the same way.
     """
     require_aware(at, "at")
     if at < lead.created_at:
-        raise ValidationError(
+        raise Invalid(
             _(
                 "A lead cannot be contacted before it was created ({created:%Y-%m-%d %H:%M})."
             ).format(created=timezone.localtime(lead.created_at)),
             code="contact_before_creation",
+            fields={"occurred_at": [_("before the lead was created")]},
         )
+    touch_leads(Lead.objects.filter(pk=lead.pk), at=at)
+    lead.refresh_from_db()
+
+
+def touch_leads(leads: QuerySet[Lead], *, at: dt.datetime) -> None:
+    """Apply a real follow-up at ``at`` to every lead of ``leads`` (three set-based UPDATEs).
+
+    The first follow-up stops the response clock (``first_contact_at``); every one restarts
+    the ownership countdown and the escalation ladder; an assigned lead becomes contacted.
+    This is the one definition of what a follow-up does to a lead.
+    """
+    require_aware(at, "at")
     with transaction.atomic():
-        Lead.objects.filter(pk=lead.pk, first_contact_at__isnull=True).update(first_contact_at=at)
-        Lead.objects.filter(pk=lead.pk).update(
+        leads.filter(first_contact_at__isnull=True).update(first_contact_at=at)
+        leads.update(
             last_followup_at=Greatest(Coalesce("last_followup_at", Value(at)), Value(at)),
             ladder_step=0,
             ladder_since=None,
             high_risk=False,
             expiry_notified_at=None,
         )
-        Lead.objects.filter(pk=lead.pk, status=LeadStatus.ASSIGNED).update(
-            status=LeadStatus.CONTACTED
-        )
-    lead.refresh_from_db()
+        leads.filter(status=LeadStatus.ASSIGNED).update(status=LeadStatus.CONTACTED)
 
 
 def _history(
@@ -476,5 +489,6 @@ __all__ = [
     "record_lead_contact",
     "release",
     "tier_policies",
+    "touch_leads",
     "with_countdown",
 ]

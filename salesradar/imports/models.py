@@ -102,3 +102,33 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.file_name}"
+
+
+class OwnerMapping(models.Model):
+    """How one source system names a SalesRadar user: its user id, e-mail or display name.
+
+    Saved by an import that was given an owner map (or created the owners), and used by every
+    later import from the same source, so the map is given once.
+    """
+
+    source = models.CharField(_("source system"), max_length=64)
+    value = models.CharField(
+        _("name in the source"), max_length=255, help_text=_("Compared case-insensitively.")
+    )
+    user = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("SalesRadar user"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("owner mapping")
+        verbose_name_plural = _("owner mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["source", "value"], name="owner_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.value}"

@@ -15,6 +15,7 @@ from django.db import models
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from salesradar.accounts.choices import Role
 from salesradar.activities.choices import ActivityKind, Outcome
 from salesradar.crm.choices import (
     CompanySize,
@@ -355,6 +356,29 @@ register(
             Column("currency", _("Currency"), "币种", CURRENCY, "currency"),
         ),
         natural_key=("user", "team", "period", "period_start", "measure"),
+    )
+)
+
+
+register(
+    Kind(
+        "users",
+        _("Users"),
+        "accounts.User",
+        (
+            external_id(),
+            Column("username", _("User name"), "用户名", TEXT, "username", max_length=150),
+            Column("name", _("Name"), "姓名", TEXT, None, max_length=150),
+            Column("email", _("Email"), "邮箱", EMAIL, "email", max_length=254),
+            Column("team", _("Team"), "团队", TEAM, "team_id"),
+            Column("role", _("Role"), "角色", CHOICE, "role", choices=Role),
+            # the manager of the user's team; may be a user further down the same file
+            Column("manager", _("Manager"), "上级", TEXT, None, max_length=254),
+            Column("hired_on", _("Joined on"), "入职日期", DATE, "hired_on"),
+            Column("phone", _("Mobile phone"), "手机", TEXT, "phone", max_length=32),
+            Column("is_active", _("Active"), "在职", BOOLEAN, "is_active"),
+        ),
+        natural_key=("username",),
     )
 )
 

@@ -43,7 +43,7 @@ from django.utils.translation import gettext as _
 from salesradar.core.fields import DEFAULT_CURRENCY
 from salesradar.crm.normalize import normalize_company_name
 from salesradar.imports import dedup, schema
-from salesradar.imports.models import ExternalRef, ImportRun
+from salesradar.imports.models import ExternalRef, ImportRun, OwnerMapping
 from salesradar.imports.parsing import (
     EMPTY_MARKERS,
     CellError,
@@ -101,6 +101,10 @@ class ImportOptions:
     time_zone: str = ""
     batch_size: int = 2000
     preset: str = ""
+    # their owner (user id, e-mail or name) -> our user name; remembered for the source
+    owner_map: dict[str, str] = field(default_factory=dict)
+    create_owners: bool = False  # unknown owners become inactive users instead of a refusal
+    create_customers: bool = False  # customers a row names but SalesRadar lacks are created
 
 
 @dataclass
@@ -308,6 +312,13 @@ class _Context:
         self.updated = 0
         self.unchanged = 0
         self.default_owner_id: int | None = None
+        self.owner_overrides: dict[str, int] = {}
+        self.owners_created = 0
+        self.customers_created = 0
+        self.notes: list[str] = []
+        self.pending_managers: list[tuple[int, int | None, str]] = []  # users: row, team, who
+        self.unknown_people: dict[str, list[Any]] = {}  # folded -> [as written, column, rows]
+        self.unknown_rows: set[int] = set()
 
     def error(self, row: int, column: str, value: Any, reason: str) -> None:
         """Report a refused cell under the file's own name for its column."""
@@ -447,7 +458,131 @@ def _load_people(ctx: _Context) -> None:
     for team in Team.objects.only("id", "code", "name"):
         add(teams, team.code, team.pk)
         add(teams, team.name, team.pk)
+    # a remembered or given owner map wins over a name that happens to match
+    for value, user_id in OwnerMapping.objects.filter(source=ctx.options.source).values_list(
+        "value", "user_id"
+    ):
+        users[value.casefold()] = user_id
+    users.update(ctx.owner_overrides)
     ctx.users, ctx.teams = users, teams
+
+
+UNKNOWN_PEOPLE_SHOWN = 50
+
+
+def _owner_overrides(ctx: _Context) -> dict[str, int]:
+    """Resolve the given owner map (their value -> our user name or e-mail) to user ids."""
+    from salesradar.accounts.models import User
+
+    wanted = {name.strip().casefold() for name in ctx.options.owner_map.values()}
+    found: dict[str, int] = {}
+    for pk, username, email in User.objects.values_list("pk", "username", "email"):
+        for name in (username.casefold(), (email or "").casefold()):
+            if name in wanted:
+                found[name] = pk
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise ImportRefused(
+            _("The owner map names users SalesRadar does not have: {names}.").format(
+                names=", ".join(missing)
+            )
+        )
+    return {
+        value.strip().casefold(): found[name.strip().casefold()]
+        for value, name in ctx.options.owner_map.items()
+        if value.strip()
+    }
+
+
+class UnknownPerson(CellError):
+    """A person SalesRadar does not know: collected, then reported once for the file."""
+
+
+def _unknown_person(value: str, row: ParsedRow, column: schema.Column, ctx: _Context) -> int:
+    """Create an unknown owner (``create_owners``) or note it for the one message at the end."""
+    assert ctx.users is not None
+    text = value.strip()
+    folded = text.casefold()
+    if ctx.options.create_owners:
+        from salesradar.accounts.services import create_inactive_user
+
+        user = create_inactive_user(text)
+        ctx.users[folded] = user.pk
+        OwnerMapping.objects.update_or_create(
+            source=ctx.options.source, value=text[:255], defaults={"user": user}
+        )
+        ctx.owners_created += 1
+        return user.pk
+    entry = ctx.unknown_people.setdefault(folded, [text, column.key, 0])
+    entry[2] += 1
+    ctx.unknown_rows.add(row.number)
+    raise UnknownPerson(text)
+
+
+def _report_unknown_people(ctx: _Context) -> None:
+    """One error for all the unknown people, each named once with how many rows name it."""
+    if ctx.owners_created:
+        ctx.notes.append(
+            _("Created {count} inactive users for the owners SalesRadar did not know.").format(
+                count=ctx.owners_created
+            )
+        )
+    if not ctx.unknown_people:
+        return
+    entries = sorted(ctx.unknown_people.values(), key=lambda entry: (-entry[2], entry[0]))
+    shown = ", ".join(f"{text} ({rows})" for text, _column, rows in entries[:UNKNOWN_PEOPLE_SHOWN])
+    if len(entries) > UNKNOWN_PEOPLE_SHOWN:
+        shown += " " + _("and {count} more").format(count=len(entries) - UNKNOWN_PEOPLE_SHOWN)
+    message = _(
+        "The file names {count} people SalesRadar does not know (rows in brackets): {names}. "
+        "Map them to users with --owner-map FILE (two columns: their name, our user name) or "
+        "in the mapping step, or create them as inactive users with --create-owners."
+    ).format(count=len(entries), names=shown)
+    ctx.error(min(ctx.unknown_rows), entries[0][1], "", message)
+    ctx.sink.rows.update(ctx.unknown_rows)
+
+
+def read_owner_map(path: Path | str) -> dict[str, str]:
+    """Read an owner map file: two columns, their owner (id, e-mail or name) and our user.
+
+    CSV in UTF-8 or GB18030; a first row whose second cell names no user is a header.
+    """
+    from salesradar.accounts.models import User
+
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("gb18030")
+    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
+    rows = [row for row in csv.reader(text.splitlines(), dialect) if any(c.strip() for c in row)]
+    mapping: dict[str, str] = {}
+    for number, row in enumerate(rows, start=1):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise ImportRefused(
+                _("Row {row} of the owner map needs two cells: their owner, our user.").format(
+                    row=number
+                )
+            )
+        if (
+            number == 1
+            and not User.objects.filter(
+                Q(username=row[1].strip()) | Q(email=row[1].strip())
+            ).exists()
+        ):
+            continue  # the header
+        mapping[row[0].strip()] = row[1].strip()
+    return mapping
+
+
+def _remember_owner_map(ctx: _Context) -> None:
+    for value, user_id in ctx.owner_overrides.items():
+        original = next(
+            (given for given in ctx.options.owner_map if given.strip().casefold() == value), value
+        )
+        OwnerMapping.objects.update_or_create(
+            source=ctx.options.source, value=original.strip()[:255], defaults={"user_id": user_id}
+        )
 
 
 def _lookup_person(table: dict[str, int | None], value: str) -> int | None:
@@ -540,6 +675,8 @@ def _resolve_batch(rows: list[ParsedRow], ctx: _Context) -> list[ParsedRow]:
             if wanted:
                 label, by_name = REFERENCE_MODELS[column.type]
                 resolved[column.key] = _resolve_records(ctx, label, wanted, by_name=by_name)
+                if column.type == schema.CUSTOMER and ctx.options.create_customers:
+                    _create_missing_customers(rows, column.key, resolved[column.key], ctx)
     good: list[ParsedRow] = []
     for row in rows:
         ok = True
@@ -551,6 +688,9 @@ def _resolve_batch(rows: list[ParsedRow], ctx: _Context) -> list[ParsedRow]:
                 continue
             try:
                 value = _resolve_one(column, raw, resolved, ctx, row)
+            except UnknownPerson:
+                ok = False
+                continue
             except CellError as error:
                 ctx.error(row.number, column.key, raw, str(error))
                 ok = False
@@ -560,6 +700,45 @@ def _resolve_batch(rows: list[ParsedRow], ctx: _Context) -> list[ParsedRow]:
         if ok:
             good.append(row)
     return good
+
+
+def _create_missing_customers(
+    rows: list[ParsedRow], key: str, found: dict[str, Any], ctx: _Context
+) -> None:
+    """Create the customers the rows name and SalesRadar lacks, through the duplicate guard.
+
+    The new customer is owned by the first row's owner that names it (or the default owner).
+    A name the guard refuses stays unresolved, and its rows are refused with the reason.
+    """
+    from salesradar.crm.models import Customer
+    from salesradar.crm.services import DuplicateCustomer, create_customer
+
+    if ctx.users is None:
+        _load_people(ctx)
+    assert ctx.users is not None
+    for row in rows:
+        name = row.references.get(key)
+        if name is None or found.get(name) is not None:
+            continue
+        owner_text = row.references.get("owner")
+        owner_id = ctx.users.get(owner_text.strip().casefold()) if owner_text else None
+        digest = hashlib.blake2b(
+            f"{ctx.options.source}\x1fcustomer\x1f{name}".encode(), digest_size=8
+        ).hexdigest()
+        try:
+            customer = create_customer(
+                name,
+                code=f"C-{digest.upper()}",
+                owner_id=owner_id or ctx.default_owner_id,
+                at=ctx.now,
+            )
+        except (DuplicateCustomer, ValidationError) as error:
+            found[name] = ("refused", " ".join(error.messages))
+            continue
+        result = {"id": customer.pk, "code": customer.code}
+        found[name] = result
+        ctx.cache[(Customer._meta.label, name)] = result
+        ctx.customers_created += 1
 
 
 def _resolve_one(
@@ -573,7 +752,10 @@ def _resolve_one(
         if ctx.users is None:
             _load_people(ctx)
         assert ctx.users is not None and ctx.teams is not None
-        return _lookup_person(ctx.users if column.type == schema.USER else ctx.teams, raw)
+        table = ctx.users if column.type == schema.USER else ctx.teams
+        if column.type == schema.USER and raw.strip().casefold() not in table:
+            return _unknown_person(raw, row, column, ctx)
+        return _lookup_person(table, raw)
     if column.type == schema.STAGE:
         stage = ctx.stage_map.get(fold(raw))
         if stage is None:
@@ -585,7 +767,16 @@ def _resolve_one(
         row.extra[column.key] = stage
         return stage.pk
     found = resolved.get(column.key, {}).get(raw)
+    if isinstance(found, tuple):  # ("refused", why): --create-customers met the guard
+        raise CellError(found[1])
     if found is None:
+        if column.type == schema.CUSTOMER and not ctx.options.create_customers:
+            raise CellError(
+                _(
+                    "not found in SalesRadar (by external id, number or name); "
+                    "--create-customers creates it"
+                )
+            )
         raise CellError(_("not found in SalesRadar (by external id, number or name)"))
     if found == "ambiguous":
         raise CellError(_("more than one record has this name; use the number or external id"))
@@ -621,6 +812,8 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
             values.setdefault("source", "import")
     elif key == "opportunities":
         return _prepare_opportunity(row, ctx)
+    elif key == "users":
+        return _prepare_user(row, ctx)
     elif key == "invoices":
         values["customer_id"] = row.extra["contract_customer_id"]
         if values["due_on"] < values["issued_on"]:
@@ -647,6 +840,61 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
             from_stage and to_stage.order < from_stage.order and not to_stage.is_terminal
         )
     return True
+
+
+def _prepare_user(row: ParsedRow, ctx: _Context) -> bool:
+    """Derive the user name and first/last name; keep the manager for after the file."""
+    from django.contrib.auth.hashers import make_password
+
+    from salesradar.accounts.services import split_full_name, username_for
+
+    values = row.values
+    name = row.references.get("name", "")
+    if name:
+        values["first_name"], values["last_name"] = split_full_name(name)
+    if not values.get("username"):
+        source = values.get("email") or name
+        if not source:
+            ctx.error(row.number, "username", "", _("give a user name, an e-mail or a name"))
+            return False
+        values["username"] = username_for(source)
+    values.setdefault("date_joined", ctx.now)
+    values["password"] = make_password(None)  # nobody signs in before an admin sets one
+    manager = row.references.get("manager")
+    if manager:
+        ctx.pending_managers.append((row.number, values.get("team_id"), manager))
+    return True
+
+
+def _assign_managers(ctx: _Context) -> None:
+    """Make each row's manager the manager of that row's team, once every user exists."""
+    from salesradar.accounts.models import Team
+
+    if not ctx.pending_managers:
+        return
+    _load_people(ctx)  # again: the file's own users are in the database now
+    assert ctx.users is not None
+    teams = Team.objects.in_bulk({team for _row, team, _manager in ctx.pending_managers if team})
+    for number, team_id, manager in ctx.pending_managers:
+        if team_id is None:
+            ctx.error(number, "manager", manager, _("a manager leads a team: give the team too"))
+            continue
+        try:
+            manager_id = _lookup_person(ctx.users, manager)
+        except CellError as error:
+            ctx.error(number, "manager", manager, str(error))
+            continue
+        team = teams[team_id]
+        if team.manager_id is None:
+            team.manager_id = manager_id
+            team.save(update_fields=["manager"])
+        elif team.manager_id != manager_id:
+            ctx.error(
+                number,
+                "manager",
+                manager,
+                _("the team {team} already has another manager").format(team=team.name),
+            )
 
 
 def _prepare_opportunity(row: ParsedRow, ctx: _Context) -> bool:
@@ -969,7 +1217,7 @@ def _update_existing(
     moves: list[models.Model] = []
     unchanged = 0
     # set by the importer, not the file: never a reason to count a row as changed
-    bookkeeping = {"stage_entered_at", "updated_at"}
+    bookkeeping = {"stage_entered_at", "updated_at", "password", "date_joined"}
     for object_id, row in existing.items():
         record = records.get(object_id)
         if record is None:  # the record was deleted since; its stale reference is replaced
@@ -1160,6 +1408,7 @@ def run_import(
         with transaction.atomic():
             # the first write takes SQLite's write lock for the whole run (see _allocate_ids)
             ImportRun.objects.filter(pk=run.pk).update(finished_at=None)
+            _remember_owner_map(ctx)
             for batch in _batches(table.rows, options.batch_size):
                 parsed = [
                     row
@@ -1173,10 +1422,19 @@ def run_import(
                 if progress is not None:
                     position = table.progress_position() if table.progress_position else None
                     progress(report.rows_read, position)
+            _assign_managers(ctx)
+            _report_unknown_people(ctx)
             keep = not options.dry_run and (options.partial or sink.count == 0)
             if not keep:
                 transaction.set_rollback(True)
         report.committed = keep
+        if ctx.customers_created:
+            ctx.notes.append(
+                _("Created {count} customers the file named (duplicate guard applied).").format(
+                    count=ctx.customers_created
+                )
+            )
+        report.notes.extend(ctx.notes)
     except (UnreadableFile, ImportRefused) as error:
         _finish(run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=str(error))
         raise ImportRefused(str(error)) from error
@@ -1203,6 +1461,8 @@ def run_import(
 def _prepare_context(ctx: _Context) -> None:
     from salesradar.accounts.models import User
 
+    if ctx.options.owner_map:
+        ctx.owner_overrides = _owner_overrides(ctx)
     if ctx.options.default_owner:
         found = User.objects.filter(
             Q(username=ctx.options.default_owner) | Q(email=ctx.options.default_owner)

@@ -28,6 +28,7 @@ from salesradar.activities.choices import TaskStatus
 from salesradar.activities.models import Task
 from salesradar.alerts.choices import AlertState, EventKind
 from salesradar.alerts.models import Alert, AlertEvent, Silence
+from salesradar.alerts.wording import describe_alerts
 from salesradar.core import env
 from salesradar.notify.choices import DeliveryStatus
 from salesradar.notify.models import (
@@ -40,13 +41,12 @@ from salesradar.notify.models import (
 from salesradar.notify.services import (
     SEVERITY_ORDER,
     default_inbox,
-    entity_link,
     mentions_for,
     personal_deliveries,
     preferences_of,
     render_payload,
-    severity_label,
     summary_item,
+    wording_item,
 )
 
 OPEN_STATES = (AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED, AlertState.PENDING)
@@ -208,7 +208,7 @@ def briefing_items(alerts: Iterable[Alert], overdue: int, language: str) -> list
                     ).format(count=overdue)
                 )
             )
-        items += [alert_item(alert) for alert in ordered[:BRIEFING_ITEMS]]
+        items += alert_items(ordered[:BRIEFING_ITEMS], language)
         hidden = len(ordered) - BRIEFING_ITEMS
         if hidden > 0:
             items.append(
@@ -221,17 +221,11 @@ def briefing_items(alerts: Iterable[Alert], overdue: int, language: str) -> list
     return items
 
 
-def alert_item(alert: Alert) -> dict[str, str]:
-    """One open alert as a digest line, in the active language."""
-    return {
-        "severity": alert.severity,
-        "severity_label": severity_label(alert.severity, "open"),
-        "title": str(alert.rule),
-        "entity": f"{alert.entity_type} {alert.entity_id}",
-        "detail": alert.message,
-        "link": entity_link(alert),
-        "transition": "open",
-    }
+def alert_items(alerts: Sequence[Alert], language: str) -> list[dict[str, str]]:
+    """Open alerts as digest lines in ``language``, described like every other surface."""
+    wordings = describe_alerts(alerts, language)
+    with translation.override(language):
+        return [wording_item(alert, wordings[alert.pk], alert.severity, "open") for alert in alerts]
 
 
 # --- Weekly summary -------------------------------------------------------------------------
@@ -422,7 +416,7 @@ def summary_items(figures: TeamWeek, risks: Sequence[Alert], language: str) -> l
                 _("Top open risks:") if risks else _("No open risks: every alert is settled.")
             ),
         ]
-        items += [alert_item(alert) for alert in risks]
+        items += alert_items(list(risks), language)
     return items
 
 

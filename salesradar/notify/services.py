@@ -25,9 +25,17 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.alerts.choices import EventKind
-from salesradar.alerts.models import Alert, AlertEvent, Silence
+from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Silence
+from salesradar.alerts.wording import (
+    AlertWording,
+    absolute,
+    alerts_of,
+    describe_alert,
+    describe_alerts,
+)
 from salesradar.core import env
 from salesradar.notify.models import (
     AlertRecipient,
@@ -51,16 +59,6 @@ SEVERITY_ORDER = {"danger": 0, "warning": 1, "": 2}
 ABANDONED_PASS = dt.timedelta(hours=1)
 """A pass on the workers that has not finished after this long is planned as it stands."""
 MENTION_KINDS = ("wecom", "dingtalk", "feishu")
-ENTITY_ADMIN = {
-    "opportunity": "pipeline/opportunity",
-    "customer": "crm/customer",
-    "quote": "pipeline/quote",
-    "invoice": "pipeline/invoice",
-    "contract": "pipeline/contract",
-    "lead": "crm/lead",
-    "user": "accounts/user",
-    "team": "accounts/team",
-}
 
 
 @dataclass
@@ -144,33 +142,41 @@ def in_quiet_hours(
     return dt.datetime.combine(day, end, zone)
 
 
-def entity_link(alert: Alert) -> str:
-    base = env.get("BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-    path = ENTITY_ADMIN.get(alert.entity_type)
-    if path is None:
-        return f"{base}/"
-    return f"{base}/admin/{path}/{alert.entity_id}/change/"
+def entity_link(alert: Alert, wording: AlertWording | None = None) -> str:
+    """The absolute address of the app's page for the alert's entity (never the admin)."""
+    base = env.get("BASE_URL", "http://127.0.0.1:8000")
+    return absolute((wording or describe_alert(alert)).path, base)
 
 
 def render_items(events: Sequence[tuple[AlertEvent, Alert]], language: str) -> list[dict[str, str]]:
-    """Render digest items in ``language``, most severe first."""
+    """Render digest items in ``language``, most severe first.
+
+    Each names its entity in words, gives the value in its unit and links to the app's page
+    (``alerts.wording``); the stored reason is in the evaluation's language, so it is not used.
+    """
+    wordings = describe_alerts(alerts_of(events), language)
     with translation.override(language):
         items = []
         for event, alert in events:
             severity = "" if event.kind == EventKind.RESOLVED else alert.severity
-            items.append(
-                {
-                    "severity": severity,
-                    "severity_label": severity_label(severity, str(event.kind)),
-                    "title": str(alert.rule),
-                    "entity": f"{alert.entity_type} {alert.entity_id}",
-                    "detail": event.reason or alert.message,
-                    "link": entity_link(alert),
-                    "transition": str(event.kind),
-                }
-            )
+            items.append(wording_item(alert, wordings[alert.pk], severity, str(event.kind)))
     items.sort(key=lambda item: (SEVERITY_ORDER.get(item["severity"], 2), item["title"]))
     return items
+
+
+def wording_item(
+    alert: Alert, wording: AlertWording, severity: str, transition: str
+) -> dict[str, str]:
+    """One digest item from an alert's wording, in the active language."""
+    return {
+        "severity": severity,
+        "severity_label": severity_label(severity, transition),
+        "title": wording.title,
+        "entity": wording.entity,
+        "detail": wording.detail,
+        "link": entity_link(alert, wording),
+        "transition": transition,
+    }
 
 
 def severity_label(severity: str, transition: str) -> str:
@@ -300,9 +306,14 @@ def pending_evaluations(until: dt.datetime) -> list[dt.datetime]:
         .exclude(at__in=settled)
         .values_list("at", flat=True)
         .distinct()
-        .order_by("at")
     )
-    return list(moments)
+    failures = (
+        AlertCheck.objects.filter(new_failure=True, evaluated_at__lte=until)
+        .exclude(evaluated_at__in=settled)
+        .values_list("evaluated_at", flat=True)
+        .distinct()
+    )
+    return sorted(set(moments) | set(failures))
 
 
 def open_pass(at: dt.datetime, chunk_keys: Sequence[str]) -> bool:
@@ -396,8 +407,10 @@ def plan_evaluation(at: dt.datetime) -> int:
             plan.per_user[user_id].append((event, alert))
         for channel_id in target.channels:
             plan.per_channel[channel_id].append((event, alert))
-    deliveries = build_user_deliveries(plan.per_user, at) + build_channel_deliveries(
-        plan.per_channel, at
+    deliveries = (
+        build_user_deliveries(plan.per_user, at)
+        + build_channel_deliveries(plan.per_channel, at)
+        + rule_failure_deliveries(at)
     )
     Delivery.objects.bulk_create(deliveries, batch_size=2000)
     remember_recipients(deliveries, {event.pk: event for event in events}, at)
@@ -511,6 +524,50 @@ def build_user_deliveries(
             at,
             alert_events=[event.pk for event, _alert in pairs],
             urgent=has_danger,
+        )
+    return deliveries
+
+
+def rule_failure_deliveries(at: dt.datetime) -> list[Delivery]:
+    """Tell ops and admins, once, about each rule that started failing in the pass at ``at``.
+
+    Only the first failing check after a good one is announced (``new_failure``); a rule
+    that keeps failing is shown on the rules page, not repeated every pass.
+    """
+    failures = {
+        check.rule_id: check
+        for check in AlertCheck.objects.filter(evaluated_at=at, new_failure=True)
+        .select_related("rule")
+        .order_by("rule__key", "chunk")
+    }
+    if not failures:
+        return []
+    people = list(User.objects.filter(is_active=True, role__in=[Role.OPS, Role.ADMIN]))
+    preferences = preferences_of([person.pk for person in people])
+    inbox = default_inbox()
+    deliveries = []
+    for person in people:
+        language = person.language or "zh-hans"
+        with translation.override(language):
+            items = [
+                summary_item(
+                    _(
+                        "Rule “{rule}” failed and was skipped; its alerts keep their state "
+                        "until it works again. Error: {error}"
+                    ).format(rule=str(check.rule), error=check.error)
+                )
+                for check in failures.values()
+            ]
+            subject = _("SalesRadar: {count} rules failed").format(count=len(items))
+        payload = render_payload(items, language, person, subject=subject)
+        deliveries += personal_deliveries(
+            person,
+            preferences.get(person.pk),
+            inbox,
+            payload,
+            at,
+            alert_events=[],
+            urgent=False,
         )
     return deliveries
 

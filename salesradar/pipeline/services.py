@@ -4,27 +4,128 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.activities.choices import ActivityKind
-from salesradar.core.fields import require_aware
+from salesradar.core.codes import save_with_new_code
+from salesradar.core.errors import CONFLICT, UNPROCESSABLE, DomainError, Invalid
+from salesradar.core.fields import DEFAULT_CURRENCY, require_aware
 from salesradar.crm.choices import DecisionRole
-from salesradar.pipeline.models import Opportunity, Stage, StageChange
+from salesradar.crm.models import Customer
+from salesradar.pipeline.models import Opportunity, Process, Stage, StageChange
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
-class StageMoveRefused(ValidationError):
-    """A stage move that is not allowed; ``missing`` names each unmet gate requirement."""
+class StageMoveRefused(DomainError):
+    """A stage move that is not allowed; ``missing`` names each unmet gate requirement.
+
+    A missing gate requirement is ``unprocessable`` (the API answers 422), any other refusal
+    a ``conflict`` with the opportunity's state (409).
+    """
 
     def __init__(self, message: str, missing: list[str] | None = None) -> None:
         self.missing = missing or []
-        super().__init__(message, code="stage_move_refused")
+        super().__init__(
+            message,
+            code="gate_not_met" if self.missing else "stage_move_refused",
+            kind=UNPROCESSABLE if self.missing else CONFLICT,
+            fields={"stage": [str(message)]},
+            extra={"missing": self.missing} if self.missing else None,
+        )
+
+
+def default_process(process: Process | None = None) -> Process:
+    """Return ``process``, else the default process (else the first), refusing when none exists."""
+    if process is not None:
+        return process
+    found = Process.objects.filter(is_default=True).first() or Process.objects.first()
+    if found is None:
+        message = _("No sales process is loaded yet; load a playbook first.")
+        raise Invalid(message, code="no_process", fields={"process": [message]})
+    return found
+
+
+def first_open_stage(process: Process) -> Stage:
+    """Return the stage a new deal of ``process`` starts in: its first open stage."""
+    stage = process.stages.filter(is_won=False, is_lost=False).order_by("order").first()
+    if stage is None:
+        message = _("This process has no open stage.")
+        raise Invalid(message, code="no_open_stage", fields={"process": [message]})
+    return stage
+
+
+def open_opportunity(
+    customer: Customer,
+    *,
+    owner: Any,
+    name: str,
+    by: Any,
+    at: dt.datetime,
+    amount: Decimal | int = Decimal("0"),
+    currency: str = DEFAULT_CURRENCY,
+    product_line: str = "",
+    expected_close_date: dt.date | None = None,
+    process: Process | None = None,
+    stage: Stage | None = None,
+    code: str = "",
+    lost_reason: str = "",
+    lost_note: str = "",
+    note: str = "",
+) -> Opportunity:
+    """Open a deal and start its stage history; the one way an opportunity comes to exist.
+
+    A new deal enters its process's first open stage unless ``stage`` says otherwise (an
+    inbound event or an import reporting a deal already further on, or already closed, as
+    its source knew it). Without ``code`` the deal gets a fresh number. Nothing is written
+    when the deal is refused.
+    """
+    require_aware(at, "at")
+    chosen = default_process(process)
+    entered = stage or first_open_stage(chosen)
+    if entered.process_id != chosen.pk:
+        raise Invalid(
+            _("The stage {stage} belongs to another process.").format(stage=entered),
+            code="stage_of_another_process",
+            fields={"stage": [_("not a stage of the process")]},
+        )
+    with transaction.atomic():
+        opportunity = Opportunity(
+            code=code,
+            name=name,
+            customer=customer,
+            owner=owner,
+            process=chosen,
+            stage=entered,
+            amount=amount,
+            currency=currency,
+            product_line=product_line,
+            expected_close_date=expected_close_date,
+            created_at=at,
+            updated_at=at,
+            stage_entered_at=at,
+            closed_at=at if entered.is_terminal else None,
+            lost_reason=lost_reason if entered.is_lost else "",
+            lost_note=lost_note,
+        )
+        opportunity.full_clean(exclude=["customer", "owner", "process", "stage", "code"])
+        if code:
+            opportunity.save()
+        else:
+            save_with_new_code(opportunity, "O", at)
+        StageChange.objects.create(
+            opportunity=opportunity,
+            to_stage=entered,
+            changed_at=at,
+            changed_by=by,
+            note=note,
+        )
+    return opportunity
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
-from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
 
 from salesradar.accounts.models import Team, User
 from salesradar.accounts.visibility import visible
 from salesradar.activities.choices import TaskOrigin, TaskStatus
 from salesradar.activities.models import Task
 from salesradar.alerts.models import Alert
+from salesradar.alerts.wording import alert_measure, describe_alerts, format_limit, format_value
 from salesradar.crm.models import Customer, Lead
 from salesradar.metrics.registry import get_metric
 from salesradar.pipeline.models import Contract, Invoice, Opportunity, Quote
@@ -33,11 +32,6 @@ ENTITY_MODELS: dict[str, Any] = {
     "contract": Contract,
     "user": User,
     "team": Team,
-}
-ENTITY_DETAIL_URLS = {
-    # entity type -> URL name of its web page (pages other helpers add are looked up by name)
-    "opportunity": "web:opportunity_detail",
-    "customer": "web:customer_detail",
 }
 
 
@@ -73,37 +67,41 @@ def for_listing(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
     return alerts.select_related("rule", "owner", "team").defer(*LIST_DEFERRED)
 
 
-def _label(entity_type: str, obj: Any) -> str:
-    if entity_type == "quote":
-        return f"{obj.opportunity.code} {obj.opportunity.name} · v{obj.version}"
-    if entity_type == "lead":
-        return f"{obj.code} {obj.company_name}"
-    if entity_type == "customer":
-        return str(obj.name)
-    return str(obj)
-
-
-def entity_labels(alerts: Sequence[Alert], user: Any) -> dict[tuple[str, int], dict[str, str]]:
-    """Return {(type, id): {"label", "url"}} for the alerts' entities the user may see."""
+def visible_entities(alerts: Sequence[Alert], user: Any) -> set[tuple[str, int]]:
+    """The (type, id) of the alerts' entities the user may see: one query per entity type."""
     wanted: dict[str, set[int]] = defaultdict(set)
     for alert in alerts:
         wanted[alert.entity_type].add(alert.entity_id)
-    found: dict[tuple[str, int], dict[str, str]] = {}
+    found: set[tuple[str, int]] = set()
     for entity_type, ids in wanted.items():
         model = ENTITY_MODELS.get(entity_type)
         if model is None:
             continue
-        queryset = visible(user, model).filter(pk__in=ids)
-        if entity_type == "quote":
-            queryset = queryset.select_related("opportunity")
-        for obj in queryset:
-            url = ""
-            if entity_type in ENTITY_DETAIL_URLS:
-                try:
-                    url = reverse(ENTITY_DETAIL_URLS[entity_type], args=[obj.pk])
-                except NoReverseMatch:
-                    url = ""
-            found[(entity_type, obj.pk)] = {"label": _label(entity_type, obj), "url": url}
+        pks = visible(user, model).filter(pk__in=ids).values_list("pk", flat=True)
+        found.update((entity_type, pk) for pk in pks)
+    return found
+
+
+def entity_labels(alerts: Sequence[Alert], user: Any) -> dict[tuple[str, int], dict[str, str]]:
+    """Return {(type, id): {"label", "url"}} for the alerts' entities the user may see.
+
+    The label is the alert's wording (``alerts.wording``) in the active language; the link
+    goes to the app's page for the entity, or to the alert's own page when it has none.
+    """
+    seen = visible_entities(alerts, user)
+    wordings = describe_alerts(
+        [alert for alert in alerts if (alert.entity_type, alert.entity_id) in seen]
+    )
+    found: dict[tuple[str, int], dict[str, str]] = {}
+    for alert in alerts:
+        wording = wordings.get(alert.pk)
+        if wording is not None:
+            found[(alert.entity_type, alert.entity_id)] = {
+                "label": wording.entity,
+                "url": wording.path,
+                "measure": wording.measure,
+                "facts": " · ".join(wording.facts),
+            }
     return found
 
 
@@ -118,26 +116,6 @@ def open_task_counts(alerts: Sequence[Alert]) -> dict[int, int]:
     return {int(row["origin_ref"]): row["n"] for row in rows}
 
 
-UNIT_SUFFIX: dict[str, Any] = {
-    "hours": _("h"),
-    "days": _("d"),
-    "ratio": "%",
-    "count": "",
-    "amount": "",
-}
-
-
-def format_measure(value: float | None, unit: str) -> str:
-    """Show a metric value in its unit: ratios as percent, hours and days with a suffix."""
-    if value is None:
-        return "—"
-    if unit == "ratio":
-        return f"{value * 100:.0f}%"
-    number = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".removesuffix(".0")
-    suffix = str(UNIT_SUFFIX.get(unit, ""))
-    return f"{number}{' ' if suffix else ''}{suffix}"
-
-
 def measure(alert: Alert) -> dict[str, str]:
     """The alert's value against its threshold (and reference), formatted in the metric's unit."""
     try:
@@ -145,10 +123,11 @@ def measure(alert: Alert) -> dict[str, str]:
     except KeyError:
         unit = ""
     return {
-        "value": format_measure(alert.value, unit),
-        "threshold": format_measure(alert.threshold, unit),
-        "reference": format_measure(alert.reference, unit) if alert.reference is not None else "",
+        "value": format_value(alert.value, unit),
+        "threshold": format_limit(alert.threshold, unit) or "—",
+        "reference": format_value(alert.reference, unit) if alert.reference is not None else "",
         "op": str((alert.rule.condition or {}).get("op", "")),
+        "text": alert_measure(alert),
     }
 
 
@@ -160,7 +139,12 @@ def alert_rows(alerts: Sequence[Alert], user: Any) -> list[dict[str, Any]]:
     for alert in alerts:
         entity = labels.get(
             (alert.entity_type, alert.entity_id),
-            {"label": f"{alert.entity_type} #{alert.entity_id}", "url": ""},
+            {
+                "label": f"{alert.entity_type} #{alert.entity_id}",
+                "url": "",
+                "measure": "",
+                "facts": "",
+            },
         )
         rows.append(
             {

@@ -11,10 +11,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from salesradar.activities.models import Task
-from salesradar.api import services
 from salesradar.crm.choices import LeadStatus
 from salesradar.crm.models import Customer, Lead
-from salesradar.pipeline.models import Opportunity, Process, Target
+from salesradar.pipeline.models import Opportunity, Process, StageChange, Target
 from tests.api.factories import CORE_ENDPOINTS, Org, client_for
 from tests.factories import (
     ActivityFactory,
@@ -289,7 +288,12 @@ def seed_rows(org: Org) -> None:
 
     for owner in (org.rep, org.peer):
         opportunity = OpportunityFactory(owner=owner)
-        services.open_opportunity(opportunity, by=owner)
+        StageChange.objects.create(
+            opportunity=opportunity,
+            to_stage=opportunity.stage,
+            changed_at=opportunity.stage_entered_at,
+            changed_by=owner,
+        )
         ContactFactory(customer=opportunity.customer)
         ActivityFactory(opportunity=opportunity)
         QuoteFactory(opportunity=opportunity)

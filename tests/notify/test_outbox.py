@@ -49,7 +49,8 @@ def test_one_digest_per_recipient_per_evaluation_with_danger_first(org):
     items = delivery.payload["items"]
     assert [item["severity"] for item in items] == ["danger", "warning"]
     assert items[0]["severity_label"] == "Danger"  # the rep reads English
-    assert items[0]["link"].endswith(f"/admin/pipeline/quote/{2}/change/")
+    alert = Alert.objects.get(entity_type="quote", entity_id=2)
+    assert items[0]["link"].endswith(f"/alerts/{alert.pk}/")  # no quote page: the alert's own
     assert delivery.payload["subject"] == "SalesRadar: 2 alerts (1 danger)"
 
 
@@ -86,7 +87,7 @@ def test_inhibited_alerts_and_muted_rules_are_not_announced(org):
     plan_notifications(until=T0)
 
     rep_items = [item for d in deliveries_to(org["rep"]) for item in d.payload["items"]]
-    assert [item["entity"] for item in rep_items] == ["quote 9"]
+    assert [item["entity"] for item in rep_items] == ["Quote #9"]
     assert deliveries_to(org["manager"]) == []  # the only event left was muted
 
 

@@ -59,7 +59,7 @@ def test_the_morning_briefing_lists_open_alerts_and_overdue_tasks_once_a_day(org
     payload = briefing.payload
     assert payload["subject"] == "SalesRadar morning briefing: 2 open alerts, 1 overdue tasks"
     assert payload["items"][0]["title"] == "1 of your tasks is overdue."
-    assert [item["entity"] for item in payload["items"][1:]] == ["quote 2", "quote 1"]
+    assert [item["entity"] for item in payload["items"][1:]] == ["Quote #2", "Quote #1"]
     assert payload["items"][1]["severity_label"] == "Danger"
 
     send_morning_briefings(now=MORNING + dt.timedelta(days=1))  # the next day: a new one
@@ -127,7 +127,7 @@ def test_the_weekly_summary_reports_the_teams_week_to_its_manager_once(org):
     lines = [item["title"] for item in payload["items"]]
     assert "确认用时中位数：3.0 小时。" in lines
     assert "升级次数：1。" in lines
-    assert payload["items"][-1]["entity"] == "quote 1"  # the open danger, a top risk
+    assert payload["items"][-1]["entity"] == "报价 #1"  # the open danger, a top risk
 
 
 def test_the_beat_task_and_the_scheduler_job_send_the_same_briefing(org, monkeypatch):

@@ -23,6 +23,7 @@ from salesradar.activities.choices import ActivityKind, Outcome, TaskStatus
 from salesradar.activities.models import Activity, Task
 from salesradar.alerts.choices import AlertState, Severity
 from salesradar.alerts.models import Alert
+from salesradar.alerts.wording import describe_alerts
 from salesradar.crm.models import Contact, Customer
 from salesradar.crm.pool import DueCustomer, due_for_followup
 from salesradar.pipeline.choices import QuoteStatus
@@ -41,8 +42,11 @@ ALERT_FIELDS = (
     "started_at",
     "firing_since",
     "owner_id",
+    "value",
+    "threshold",
     "rule__key",
     "rule__names",
+    "rule__metric",
 )
 
 
@@ -308,13 +312,13 @@ def deals_by_stage(user: Any, *, per_stage: int = 8) -> list[StageColumn]:
     return columns
 
 
-def link_records(alerts: Iterable[Alert]) -> None:
-    """Set ``record_url`` on each alert about a customer or an opportunity to that page."""
-    names = {"customer": "web:customer_detail", "opportunity": "web:opportunity_detail"}
+def link_records(alerts: Sequence[Alert]) -> None:
+    """Set ``wording`` (what, where, value with units) and ``record_url`` on each alert."""
+    wordings = describe_alerts(alerts)
     for alert in alerts:
-        name = names.get(alert.entity_type)
-        url = reverse(name, args=[alert.entity_id]) if name else ""
-        alert.record_url = url  # type: ignore[attr-defined]
+        wording = wordings[alert.pk]
+        alert.wording = wording  # type: ignore[attr-defined]
+        alert.record_url = wording.path  # type: ignore[attr-defined]
 
 
 def workspace(user: Any, at: dt.datetime) -> Workspace:

@@ -17,16 +17,18 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from salesradar.accounts.models import User
 from salesradar.accounts.visibility import visible
 from salesradar.activities.models import Task
+from salesradar.activities.services import log_followup
 from salesradar.crm.choices import DecisionRole, Lifecycle, Tier
 from salesradar.crm.models import Contact, Customer
 from salesradar.pipeline.models import Opportunity, Stage
-from salesradar.pipeline.services import StageMoveRefused, move_stage
+from salesradar.pipeline.services import StageMoveRefused, move_stage, open_opportunity
 from salesradar.web.records import queries, services
 from salesradar.web.records.forms import (
     ContactForm,
@@ -42,6 +44,19 @@ PER_PAGE = 25
 
 def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Return the ``next`` address of a POST when it stays on this site, else ``fallback``.
+
+    An address off-site (``https://evil.example/``, ``//evil.example``) is never followed.
+    """
+    wanted = request.POST.get("next") or ""
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    return fallback
 
 
 def visible_or_404(request: HttpRequest, model: type[Model], pk: int) -> Any:
@@ -103,7 +118,7 @@ def followup(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            saved = services.log_followup(
+            saved = log_followup(
                 data["customer"],
                 by=request.user,
                 kind=data["kind"],
@@ -121,7 +136,7 @@ def followup(request: HttpRequest) -> HttpResponse:
         note = _("Follow-up with {customer} logged.").format(customer=saved.customer)
         if not is_htmx(request):
             messages.success(request, note)
-            return redirect(request.POST.get("next") or reverse("web:workspace"))
+            return redirect(safe_next(request, reverse("web:workspace")))
         form = FollowupForm(user=request.user, customer=fixed)
         return render(request, "web/records/_followup_form.html", {"form": form, "saved": note})
     if not is_htmx(request):
@@ -367,8 +382,8 @@ def opportunity_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            created = services.create_opportunity(
-                customer=customer,
+            created = open_opportunity(
+                customer,
                 owner=data["owner"],
                 name=data["name"],
                 by=request.user,

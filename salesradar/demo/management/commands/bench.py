@@ -46,6 +46,12 @@ class Command(BaseCommand):
             for name in COUNT_OPTIONS:
                 parser_.add_argument(f"--{name}", type=int)
         evaluation.add_argument("--at", help="ISO date to evaluate at (default: now)")
+        evaluation.add_argument(
+            "--reference",
+            action="store_true",
+            help="also time each metric that has hand-written SQL in benchmarks/reference_sql "
+            "against that SQL and report the ratio",
+        )
         notify = actions.add_parser(
             "notify", help="drain an outbox of webhook deliveries into a receiver on loopback"
         )
@@ -71,6 +77,11 @@ class Command(BaseCommand):
             action="store_true",
             help="every company name starts with the same characters (the guard's worst case)",
         )
+        actions.add_parser(
+            "capture",
+            help="field-level precision and recall of the note parser on the labelled notes "
+            "(no database needed)",
+        )
         leads = actions.add_parser(
             "leads", help="route incoming leads through the rules with duplicate checks"
         )
@@ -86,6 +97,11 @@ class Command(BaseCommand):
             return
         if options["target"] == "pages":
             self.bench_pages(options)
+            return
+        if options["target"] == "capture":
+            from salesradar.capture.evaluation import report
+
+            self.stdout.write(report())
             return
         if options["target"] == "leads":
             from salesradar.crm import bench as lead_bench
@@ -197,6 +213,11 @@ class Command(BaseCommand):
             "peak_rss_mib": round(peak_rss_mib(), 1),
             "runs": runs,
         }
+        if options["reference"]:
+            from salesradar.metrics.reference import time_references
+
+            self.stderr.write("Timing the metrics against their reference SQL ...")
+            report["reference"] = [timing.as_dict() for timing in time_references(at)]
         self.stdout.write(json.dumps(report, indent=1))
 
     def bench_pages(self, options: dict[str, Any]) -> None:

@@ -75,6 +75,22 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="check everything, write nothing"
         )
         parser.add_argument("--owner", help="user name that owns rows whose owner cell is empty")
+        parser.add_argument(
+            "--owner-map",
+            metavar="FILE",
+            help="CSV of two columns, their owner (user id, e-mail or name) and our user name; "
+            "remembered for the source",
+        )
+        parser.add_argument(
+            "--create-owners",
+            action="store_true",
+            help="create the owners SalesRadar does not know as inactive users",
+        )
+        parser.add_argument(
+            "--create-customers",
+            action="store_true",
+            help="create the customers a row names and SalesRadar lacks (duplicate guard applied)",
+        )
         parser.add_argument("--as", dest="actor", help="user name recorded as doing the import")
         parser.add_argument(
             "--errors",
@@ -148,6 +164,9 @@ class Command(BaseCommand):
             time_zone=options["time_zone"],
             batch_size=max(1, options["batch_size"]),
             preset=preset.key if preset else "",
+            owner_map=services.read_owner_map(options["owner_map"]) if options["owner_map"] else {},
+            create_owners=options["create_owners"],
+            create_customers=options["create_customers"],
         )
         import_options.stage_map = self.confirm_stages(path, import_options, preset, options)
         return import_options
