@@ -21,9 +21,16 @@ from salesradar.accounts.models import Team, User
 from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import ActionCard, Activity, Task
 from salesradar.alerts.choices import AlertState, EventKind
-from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
+from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
+from salesradar.capture.models import Competitor
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
+from salesradar.health.models import (
+    CustomerHealth,
+    HealthAction,
+    HealthCalibration,
+    OpportunityBlock,
+)
 from salesradar.notify.models import (
     AlertRecipient,
     Channel,
@@ -234,8 +241,33 @@ def sample() -> dict[str, Model]:
     digest = PeriodicDigest.objects.create(
         kind="daily_briefing", period_start=AT.date(), recipient=rep
     )
+    check = AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, condition={})
+    health_rows = [
+        CustomerHealth.objects.create(
+            customer=customer,
+            computed_at=AT,
+            potential=50,
+            depth=50,
+            relationship=50,
+            risk=100,
+            score=60,
+            tier="yellow",
+            tier_since=AT,
+            weakest="depth",
+        ),
+        HealthCalibration.objects.create(
+            computed_at=AT, samples=10, renewals=6, applied=False, pillar_auc={}
+        ),
+        OpportunityBlock.objects.create(
+            customer=customer, opened_at=AT, score=30, reason="red 0001"
+        ),
+        HealthAction.objects.create(customer=customer, tier="red", kind="escalation"),
+        Competitor.objects.create(name="Competitor 0001"),
+    ]
     objects: list[Model] = [
         *lead_pool_sample(rep, customer, lead, channel),
+        *health_rows,
+        check,
         bucket,
         batch,
         told,
@@ -330,7 +362,8 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
     "label",
     sorted(
         set(REGISTERED_MODELS)
-        - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
+        - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent", "alerts.AlertCheck"}
+        # (written by the engine)
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history
