@@ -289,6 +289,7 @@ class OpportunityHoursSinceUpdate(Metric):
     """
 
     scope_fields = OPPORTUNITY_SCOPE
+    row_filters = frozenset({"stages"})
     key = "opportunity_hours_since_update"
     grain = "opportunity"
     unit = "hours"
@@ -339,6 +340,7 @@ class OpportunityDaysInStage(Metric):
     """
 
     scope_fields = OPPORTUNITY_SCOPE
+    row_filters = frozenset({"stages"})
     key = "opportunity_days_in_stage"
     grain = "opportunity"
     unit = "days"
@@ -375,6 +377,7 @@ class OpportunityStageSlaRatio(Metric):
     """
 
     scope_fields = OPPORTUNITY_SCOPE
+    row_filters = frozenset({"stages"})
     key = "opportunity_stage_sla_ratio"
     grain = "opportunity"
     unit = "ratio"
@@ -420,6 +423,7 @@ class CustomerDaysSinceLastActivity(Metric):
     """
 
     scope_fields = CUSTOMER_SCOPE
+    row_filters = frozenset({"tiers"})
     key = "customer_days_since_last_activity"
     grain = "customer"
     unit = "days"
@@ -451,6 +455,7 @@ class CustomerFollowupsInCadence(Metric):
     """
 
     scope_fields = CUSTOMER_SCOPE
+    row_filters = frozenset({"tiers"})
     key = "customer_followups_in_cadence"
     grain = "customer"
     unit = "count"
@@ -1440,6 +1445,7 @@ class CustomerFollowupsInTierCadence(Metric):
     """
 
     scope_fields = CUSTOMER_SCOPE
+    row_filters = frozenset({"tiers"})
     key = "customer_followups_in_tier_cadence"
     grain = "customer"
     unit = "count"
