@@ -521,7 +521,11 @@ CHANGED_FIELDS = [
     "team",
 ]
 
-FIELD_ATTNAMES = {name: Alert._meta.get_field(name).attname for name in CHANGED_FIELDS}
+FIELD_ATTNAMES = {
+    field.name: field.attname
+    for field in Alert._meta.concrete_fields
+    if field.name in CHANGED_FIELDS
+}
 
 
 def write_chunk(
