@@ -455,9 +455,7 @@ class AlertSerializer(ApiModelSerializer):
 
 class MoveStageSerializer(ApiSerializer):
     stage = serializers.CharField(max_length=60, help_text=_("Key of the stage to move to."))
-    at = ApiDateTimeField(
-        required=False, help_text=_("When the move happened; now if omitted.")
-    )
+    at = ApiDateTimeField(required=False, help_text=_("When the move happened; now if omitted."))
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     lost_reason = serializers.ChoiceField(
         choices=LostReason.choices, required=False, allow_blank=True
