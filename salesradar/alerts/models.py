@@ -217,6 +217,15 @@ class Alert(models.Model):
     started_at = AwareDateTimeField(
         _("started at"), help_text=_("When the condition first became true in this episode.")
     )
+    condition_since = AwareDateTimeField(
+        _("condition true since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the condition first held in this episode, from the data (a threshold on "
+            "time elapsed was crossed then), else when an evaluation first found it true."
+        ),
+    )
     firing_since = AwareDateTimeField(
         _("firing since"),
         null=True,
@@ -301,6 +310,11 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.fingerprint
+
+    @property
+    def since(self) -> dt.datetime:
+        """When the problem began, as people read it: the condition's start, from the data."""
+        return self.condition_since or self.firing_since or self.started_at
 
     @staticmethod
     def fingerprint_for(rule_key: str, entity_type: str, entity_id: int) -> str:
