@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from salesradar.api import views
 from salesradar.api.errors import not_found
 from salesradar.api.inbound import InboundWebhookView
+from salesradar.capture.api import ParseNoteView
 
 app_name = "api"
 
@@ -34,6 +35,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="redoc",
     ),
     path("inbound/<slug:key>/", InboundWebhookView.as_view(), name="inbound"),
+    path("capture/parse/", ParseNoteView.as_view(), name="capture-parse"),
     *router.urls,
     re_path(r"^.*$", not_found),
 ]

@@ -41,12 +41,18 @@ app.conf.update(
     broker_connection_retry_on_startup=True,
 )
 app.autodiscover_tasks(
-    ["salesradar.alerts", "salesradar.notify", "salesradar.api", "salesradar.crm"]
+    [
+        "salesradar.alerts",
+        "salesradar.notify",
+        "salesradar.api",
+        "salesradar.crm",
+        "salesradar.forecast",
+    ]
 )
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
-    from salesradar.config.jobs import HOUSEKEEPING_SECONDS, PERIODIC_SECONDS
+    from salesradar.config.jobs import HOUSEKEEPING_SECONDS, MODEL_CHECK_SECONDS, PERIODIC_SECONDS
     from salesradar.core import env
     from salesradar.crm.settings import lead_jobs_seconds
 
@@ -81,6 +87,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.crm.tasks.run_lead_jobs",
             "schedule": lead_jobs_seconds(),
             "options": {"expires": 300},
+        },
+        "model-retrain": {
+            "task": "salesradar.forecast.tasks.retrain_models",
+            "schedule": float(MODEL_CHECK_SECONDS),
+            "options": {"expires": MODEL_CHECK_SECONDS},
         },
     }
 

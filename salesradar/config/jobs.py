@@ -10,6 +10,7 @@ from salesradar.crm.settings import lead_jobs_seconds
 
 PERIODIC_SECONDS = 300  # how often the daily and weekly jobs look for what has fallen due
 HOUSEKEEPING_SECONDS = 6 * 3600
+MODEL_CHECK_SECONDS = 3600  # the models retrain weekly; an hourly look finds when it is due
 
 
 def evaluate_rules() -> None:
@@ -61,6 +62,13 @@ def run_lead_jobs() -> None:
     run_all(at=timezone.now())
 
 
+def retrain_models() -> None:
+    """The weekly retraining of the deal-outcome models (checked hourly, trains when due)."""
+    from salesradar.forecast.services import retrain_if_due
+
+    retrain_if_due(by="scheduler")
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
@@ -73,5 +81,6 @@ def default_scheduler() -> Scheduler:
             # warms it; it keeps an hour, so refreshing twice an hour keeps it always warm
             Job("cockpit-trends", interval=30 * 60, run=warm_cockpit),
             Job("leads", interval=lead_jobs_seconds(), run=run_lead_jobs),
+            Job("model-retrain", interval=MODEL_CHECK_SECONDS, run=retrain_models),
         ]
     )

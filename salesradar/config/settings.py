@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "salesradar.metrics",
     "salesradar.imports",
     "salesradar.api",
+    "salesradar.capture",
     "salesradar.forecast",
     "rest_framework",
     "django_filters",

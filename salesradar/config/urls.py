@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("salesradar.api.urls")),
     path("imports/", include("salesradar.imports.urls")),
+    path("capture/", include("salesradar.capture.urls")),
     path("leads/", include("salesradar.crm.urls")),
     path("", include("salesradar.web.urls")),
 ]

@@ -54,9 +54,28 @@ def build_demo(
     if chosen.reps < chosen.teams:
         raise ValidationError("There must be at least as many reps as teams.")
     result = DemoBuilder(seed=seed, size=chosen, today=today, progress=progress).build()
+    add_demo_competitors()
     if truth_path is not None:
         write_ground_truth(result, truth_path)
     return result
+
+
+DEMO_COMPETITORS = (
+    ("用友", "Yonyou, 用友网络"),
+    ("金蝶", "Kingdee, 金蝶软件"),
+    ("纷享销客", "Fxiaoke"),
+    ("Salesforce", "SFDC"),
+)
+
+
+def add_demo_competitors() -> None:
+    """Name the competitors the demo's reps meet, so their notes can be read against them."""
+    from salesradar.capture.models import Competitor
+
+    Competitor.objects.bulk_create(
+        [Competitor(name=name, aliases=aliases) for name, aliases in DEMO_COMPETITORS],
+        ignore_conflicts=True,
+    )
 
 
 def ensure_demo_admin(password: str) -> bool:

@@ -77,6 +77,11 @@ class Command(BaseCommand):
             action="store_true",
             help="every company name starts with the same characters (the guard's worst case)",
         )
+        actions.add_parser(
+            "capture",
+            help="field-level precision and recall of the note parser on the labelled notes "
+            "(no database needed)",
+        )
         leads = actions.add_parser(
             "leads", help="route incoming leads through the rules with duplicate checks"
         )
@@ -92,6 +97,11 @@ class Command(BaseCommand):
             return
         if options["target"] == "pages":
             self.bench_pages(options)
+            return
+        if options["target"] == "capture":
+            from salesradar.capture.evaluation import report
+
+            self.stdout.write(report())
             return
         if options["target"] == "leads":
             from salesradar.crm import bench as lead_bench
