@@ -29,6 +29,7 @@ class TaskOrigin(models.TextChoices):
     ALERT = "alert", _("Alert")
     ACTION_CARD = "action_card", _("Action card")
     MANUAL = "manual", _("Manual")
+    HEALTH = "health", _("Customer health")
 
 
 class ActionCardStatus(models.TextChoices):

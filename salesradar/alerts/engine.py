@@ -49,7 +49,14 @@ from salesradar.alerts.lifecycle import (
     step,
 )
 from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule
-from salesradar.metrics.registry import Metric, MetricRow, Scope, compute, get_metric
+from salesradar.metrics.registry import (
+    Metric,
+    MetricRow,
+    Scope,
+    compute,
+    get_metric,
+    metric_pass,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -245,8 +252,9 @@ def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> Evaluat
     chosen = list(Rule.objects.filter(enabled=True) if rules is None else rules)
     refuse_going_back(chosen, at)
     report = EvaluationReport(at=at)
-    for rule in order_rules(chosen):
-        report.outcomes.append(evaluate_rule(rule, at))
+    with metric_pass():  # rules reading the same metric share one computation
+        for rule in order_rules(chosen):
+            report.outcomes.append(evaluate_rule(rule, at))
     if rules is None:
         retire_disabled_rules(at)
     apply_inhibitions(chosen, at)

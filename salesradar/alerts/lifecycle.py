@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from salesradar.alerts.choices import AlertState, EventKind, Severity
 from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
+from salesradar.core import outbox
 from salesradar.core.fields import require_aware
 
 if TYPE_CHECKING:
@@ -610,7 +611,7 @@ def _append(
     reason: str,
     at: dt.datetime,
 ) -> AlertEvent:
-    return AlertEvent.objects.create(
+    event = AlertEvent.objects.create(
         alert=alert,
         at=at,
         kind=kind,
@@ -622,3 +623,5 @@ def _append(
         reason=reason,
         value=alert.value,
     )
+    outbox.announce(outbox.ALERT_EVENT, [event.pk], at=at)
+    return event

@@ -8,9 +8,10 @@ class ApiConfig(AppConfig):
     verbose_name = _("REST API and webhooks")
 
     def ready(self) -> None:
-        from salesradar.api import schema, signals
+        from salesradar.api import events, schema
         from salesradar.api.channel import register_event_channel
+        from salesradar.core import outbox
 
         register_event_channel()
-        signals.connect()
+        outbox.register(events.write_outbox)
         schema.register()

@@ -1,11 +1,12 @@
 """Outbound domain events, written to the notification outbox in the caller's transaction.
 
-``emit`` records one ``OutboundEvent`` and one ``Delivery`` per subscribed channel inside the
-transaction that made the change (a lead saved, a stage moved, an alert acknowledged), so an
-event exists exactly when its change does. Alert transitions written in bulk by the rule engine
-send no signals; ``emit_alert_events`` picks those up afterwards from the append-only alert
-history (the same way the notification planner does), and the unique ``source_key`` keeps any
-event from being sent twice.
+The verbs announce what they changed through ``core.outbox.announce`` inside their own
+transaction; ``write_outbox`` (registered at ``ready()``) records one ``OutboundEvent`` per
+change and one ``Delivery`` per subscribed channel, set-based for a whole batch, so an event
+exists exactly when its change does. No model signal is involved. Alert transitions written
+in bulk by the rule engine are picked up afterwards by ``emit_alert_events`` from the
+append-only alert history (the same way the notification planner does); the unique
+``source_key`` keeps any event from being sent twice.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from salesradar.alerts.choices import EventKind
 from salesradar.alerts.models import Alert, AlertEvent
 from salesradar.api.choices import EventType
 from salesradar.api.models import OutboundEvent, WebhookSubscription
+from salesradar.core import outbox
 from salesradar.crm.models import Lead
 from salesradar.notify.models import Delivery
 from salesradar.pipeline.models import Opportunity, StageChange
@@ -168,18 +170,6 @@ def alert_data(alert: Alert, event: AlertEvent) -> dict[str, Any]:
     }
 
 
-def emit_stage_change(change: StageChange) -> None:
-    """Announce a stage move, and a won or lost deal when the move closes it."""
-    if change.from_stage_id is None:
-        return  # the opening entry of a new deal's history is not a move
-    data = stage_change_data(change)
-    emit(EventType.STAGE_CHANGED, data, at=change.changed_at, source_key=f"stage:{change.pk}")
-    if change.to_stage.is_won:
-        emit(EventType.DEAL_WON, data, at=change.changed_at, source_key=f"won:{change.pk}")
-    elif change.to_stage.is_lost:
-        emit(EventType.DEAL_LOST, data, at=change.changed_at, source_key=f"lost:{change.pk}")
-
-
 def alert_source_key(event_id: int) -> str:
     return f"alert_event:{event_id}"
 
@@ -259,3 +249,105 @@ def emit_alert_events(*, until: dt.datetime, limit: int = 5000) -> int:
             count += 1
         Delivery.objects.bulk_create(deliveries, batch_size=2000)
     return count
+
+
+Item = tuple[dict[str, Any], str, dt.datetime]
+"""One event to record: its data, its unique source key and when it happened."""
+
+
+def emit_many(event_type: str, items: list[Item]) -> int:
+    """Record many events of one type and queue them for every subscriber (set-based).
+
+    A source key already recorded is skipped, so announcing the same change twice still
+    sends it once. Return how many events were recorded.
+    """
+    subscriptions = subscriptions_for(event_type)
+    if not subscriptions or not items:
+        return 0
+    channels = len({subscription.channel_id for subscription in subscriptions})
+    with transaction.atomic():
+        known = set(
+            OutboundEvent.objects.filter(
+                source_key__in=[key for _data, key, _at in items]
+            ).values_list("source_key", flat=True)
+        )
+        fresh = [
+            OutboundEvent(
+                event_type=event_type,
+                occurred_at=at,
+                data=data,
+                source_key=key,
+                deliveries=channels,
+            )
+            for data, key, at in items
+            if key not in known
+        ]
+        created = OutboundEvent.objects.bulk_create(fresh, batch_size=1000)
+        if created and created[0].pk is None:
+            ids = dict(
+                OutboundEvent.objects.filter(
+                    source_key__in=[event.source_key for event in created]
+                ).values_list("source_key", "pk")
+            )
+            for event in created:
+                event.pk = ids[event.source_key]
+        deliveries: list[Delivery] = []
+        for event in created:
+            deliveries.extend(deliveries_for(event, subscriptions))
+        Delivery.objects.bulk_create(deliveries, batch_size=2000)
+    return len(created)
+
+
+LEAD_EVENT_TYPES = {
+    outbox.LEAD_CREATED: EventType.LEAD_CREATED,
+    outbox.LEAD_ASSIGNED: EventType.LEAD_ASSIGNED,
+    outbox.LEAD_RECALLED: EventType.LEAD_RECALLED,
+}
+
+
+def write_outbox(kind: str, ids: list[int], at: dt.datetime) -> None:
+    """The webhooks' writer for ``core.outbox``: turn announced rows into outbound events."""
+    if kind in LEAD_EVENT_TYPES:
+        event_type = LEAD_EVENT_TYPES[kind]
+        if not subscriptions_for(event_type):
+            return
+        stamp = at.isoformat()
+        leads = Lead.objects.filter(pk__in=ids).select_related("owner").order_by("pk")
+        emit_many(
+            event_type, [(lead_data(lead), f"{event_type}:{lead.pk}:{stamp}", at) for lead in leads]
+        )
+    elif kind == outbox.STAGE_CHANGE:
+        emit_stage_changes(ids)
+    elif kind == outbox.ALERT_EVENT:
+        for event in AlertEvent.objects.filter(pk__in=ids).select_related("alert__rule"):
+            emit_alert_event(event)
+
+
+def emit_stage_changes(ids: list[int]) -> None:
+    """Announce stage moves, and the won or lost deals among them, a few statements per batch.
+
+    The opening entry of a new deal's history (no from-stage) is not a move.
+    """
+    by_type: dict[str, list[Item]] = {
+        str(event_type): []
+        for event_type in (EventType.STAGE_CHANGED, EventType.DEAL_WON, EventType.DEAL_LOST)
+        if subscriptions_for(event_type)
+    }
+    if not by_type:
+        return
+    changes = (
+        StageChange.objects.filter(pk__in=ids, from_stage__isnull=False)
+        .select_related("opportunity", "from_stage", "to_stage")
+        .order_by("changed_at", "pk")
+    )
+    for change in changes:
+        data = stage_change_data(change)
+        at = change.changed_at
+        if EventType.STAGE_CHANGED in by_type:
+            by_type[EventType.STAGE_CHANGED].append((data, f"stage:{change.pk}", at))
+        if change.to_stage.is_won and EventType.DEAL_WON in by_type:
+            by_type[EventType.DEAL_WON].append((data, f"won:{change.pk}", at))
+        elif change.to_stage.is_lost and EventType.DEAL_LOST in by_type:
+            by_type[EventType.DEAL_LOST].append((data, f"lost:{change.pk}", at))
+    for event_type, items in by_type.items():
+        emit_many(event_type, items)

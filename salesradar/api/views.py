@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -27,12 +26,13 @@ from salesradar.activities.services import log_followup
 from salesradar.alerts import lifecycle
 from salesradar.alerts.models import Alert
 from salesradar.api import serializers as api_serializers
-from salesradar.api import services
 from salesradar.api.errors import ApiError
 from salesradar.api.filters import filterset_for
 from salesradar.api.idempotency import HEADER, run_idempotently
 from salesradar.api.parsers import refuse_oversized
-from salesradar.crm.dedup import Incoming, guard_duplicates, keys_of
+from salesradar.core.errors import Conflict, Invalid
+from salesradar.crm import pool
+from salesradar.crm.intake import LeadInput, intake_leads
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.pipeline.models import (
     Contract,
@@ -164,7 +164,28 @@ class CustomerViewSet(WritableViewSet):
     ordering_fields = ["id", "code", "name", "tier", "created_at", "updated_at"]
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        hand_over(serializer, by=self.request.user)
         serializer.save(updated_at=timezone.now())
+
+
+def hand_over(serializer: serializers.BaseSerializer, *, by: Any) -> None:
+    """Apply a change of ``owner`` through the pool's verbs, with their history and rules.
+
+    ``owner: null`` releases the record to its pool (the previous owner then waits before
+    reclaiming it); another owner is a hand assignment. The rest of the PATCH is saved after.
+    """
+    record = serializer.instance
+    assert isinstance(record, Lead | Customer)
+    validated: dict[str, Any] = serializer.validated_data  # type: ignore[assignment]
+    if "owner" not in validated:
+        return
+    owner = validated.pop("owner")
+    if (owner.pk if owner is not None else None) == record.owner_id:
+        return
+    if owner is None:
+        pool.release(record, by=by)
+    else:
+        pool.assign(record, to=owner, by=by)
 
 
 class ContactViewSet(WritableViewSet):
@@ -172,37 +193,6 @@ class ContactViewSet(WritableViewSet):
     serializer_class = api_serializers.ContactSerializer
     filterset_class = filterset_for(Contact, exact=("decision_role",), references=("customer",))
     ordering_fields = ["id", "name", "created_at"]
-
-
-MATCH_KEY_FIELDS = (
-    "normalized_name",
-    "name_key",
-    "name_block",
-    "name_subblock",
-    "phone_key",
-    "email_key",
-)
-
-
-def refuse_duplicate_lead(lead: Lead) -> None:
-    """Refuse a lead whose credit code, phone or e-mail is already known, as every way in does.
-
-    409 with the colliding record named, so the caller can update that record instead.
-    """
-    try:
-        keys = keys_of(Incoming(lead.company_name, "", lead.phone, lead.email))
-    except DjangoValidationError as error:
-        raise ApiError(
-            _("The lead is not valid."), code="invalid", fields=error.message_dict
-        ) from None
-    [check] = guard_duplicates([keys])
-    if check.exact:
-        raise ApiError(
-            " ".join(collision.message for collision in check.exact),
-            code="duplicate",
-            status_code=status.HTTP_409_CONFLICT,
-            fields={collision.field: [collision.message] for collision in check.exact},
-        )
 
 
 class LeadViewSet(WritableViewSet):
@@ -218,31 +208,39 @@ class LeadViewSet(WritableViewSet):
     ordering_fields = ["id", "code", "created_at", "assigned_at", "status"]
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        lead = Lead(**serializer.validated_data)
-        refuse_duplicate_lead(lead)
-        lead.fill_match_keys()
-        services.apply_lead_handover(lead, None, at=timezone.now())
-        serializer.save(
-            status=lead.status,
-            assigned_at=lead.assigned_at,
-            recycle_count=lead.recycle_count,
-            **{name: getattr(lead, name) for name in MATCH_KEY_FIELDS},
+        """Take the lead in as every lead comes in (``crm.intake``), then hand it to its owner."""
+        data = dict(serializer.validated_data)
+        owner, customer = data.pop("owner", None), data.pop("customer", None)
+        row = LeadInput(
+            company_name=data.get("company_name", ""),
+            contact_name=data.get("contact_name", ""),
+            phone=data.get("phone", ""),
+            email=data.get("email", ""),
+            region=data.get("region", ""),
+            industry=data.get("industry", ""),
+            code=data.get("code", ""),
         )
+        at = timezone.now()
+        [outcome] = intake_leads([row], source=data["source"], at=at, route=owner is None)
+        if outcome.status == "duplicate":
+            raise Conflict(
+                " ".join(collision.message for collision in outcome.collisions),
+                code="duplicate",
+                fields={c.field: [c.message] for c in outcome.collisions},
+            )
+        if outcome.status == "invalid":
+            raise Invalid(_("The lead is not valid."), code="invalid", fields=outcome.errors)
+        lead = Lead.objects.get(pk=outcome.lead_id)
+        if customer is not None:
+            Lead.objects.filter(pk=lead.pk).update(customer=customer)
+        if owner is not None and outcome.status == "created":
+            pool.assign(lead, to=owner, by=self.request.user, at=at)
+        lead.refresh_from_db()
+        serializer.instance = lead
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        current = serializer.instance
-        assert isinstance(current, Lead)
-        previous_owner = current.owner_id
-        candidate = Lead(pk=current.pk, status=current.status, recycle_count=current.recycle_count)
-        candidate.owner = serializer.validated_data.get("owner", current.owner)
-        candidate.status = serializer.validated_data.get("status", current.status)
-        candidate.assigned_at = current.assigned_at
-        services.apply_lead_handover(candidate, previous_owner, at=timezone.now())
-        serializer.save(
-            status=candidate.status,
-            assigned_at=candidate.assigned_at,
-            recycle_count=candidate.recycle_count,
-        )
+        hand_over(serializer, by=self.request.user)
+        serializer.save()
 
 
 @documented(

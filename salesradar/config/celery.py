@@ -47,12 +47,18 @@ app.autodiscover_tasks(
         "salesradar.api",
         "salesradar.crm",
         "salesradar.forecast",
+        "salesradar.health",
     ]
 )
 
 
 def beat_schedule() -> dict[str, dict[str, object]]:
-    from salesradar.config.jobs import HOUSEKEEPING_SECONDS, MODEL_CHECK_SECONDS, PERIODIC_SECONDS
+    from salesradar.config.jobs import (
+        HEALTH_SECONDS,
+        HOUSEKEEPING_SECONDS,
+        MODEL_CHECK_SECONDS,
+        PERIODIC_SECONDS,
+    )
     from salesradar.core import env
     from salesradar.crm.settings import lead_jobs_seconds
 
@@ -92,6 +98,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "task": "salesradar.forecast.tasks.retrain_models",
             "schedule": float(MODEL_CHECK_SECONDS),
             "options": {"expires": MODEL_CHECK_SECONDS},
+        },
+        "health": {
+            "task": "salesradar.health.tasks.run_health",
+            "schedule": float(HEALTH_SECONDS),
+            "options": {"expires": HEALTH_SECONDS},
         },
     }
 

@@ -11,6 +11,7 @@ from salesradar.crm.settings import lead_jobs_seconds
 PERIODIC_SECONDS = 300  # how often the daily and weekly jobs look for what has fallen due
 HOUSEKEEPING_SECONDS = 6 * 3600
 MODEL_CHECK_SECONDS = 3600  # the models retrain weekly; an hourly look finds when it is due
+HEALTH_SECONDS = 3600  # the health job rescores daily and calibrates monthly when due
 
 
 def evaluate_rules() -> None:
@@ -69,6 +70,12 @@ def retrain_models() -> None:
     retrain_if_due(by="scheduler")
 
 
+def run_health_jobs() -> None:
+    from salesradar.health.jobs import run_due
+
+    run_due(at=timezone.now())
+
+
 def default_scheduler() -> Scheduler:
     minutes = float(env.get("EVALUATE_MINUTES", "15"))
     return Scheduler(
@@ -82,5 +89,6 @@ def default_scheduler() -> Scheduler:
             Job("cockpit-trends", interval=30 * 60, run=warm_cockpit),
             Job("leads", interval=lead_jobs_seconds(), run=run_lead_jobs),
             Job("model-retrain", interval=MODEL_CHECK_SECONDS, run=retrain_models),
+            Job("health", interval=HEALTH_SECONDS, run=run_health_jobs),
         ]
     )

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "salesradar.api",
     "salesradar.capture",
     "salesradar.forecast",
+    "salesradar.health",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

@@ -9,7 +9,9 @@ admin.site.index_title = _("Data and settings")
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/health/", include("salesradar.health.api")),
     path("api/", include("salesradar.api.urls")),
+    path("health/", include("salesradar.health.urls")),
     path("imports/", include("salesradar.imports.urls")),
     path("capture/", include("salesradar.capture.urls")),
     path("leads/", include("salesradar.crm.urls")),

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesradar.core import env
+from salesradar.core import env, outbox
 from salesradar.core.fields import require_aware
 from salesradar.crm.choices import CompanySize, DuplicatePolicy, LeadSource, LeadStatus
 from salesradar.crm.dedup import Collision, DuplicateCheck, Keys, guard_duplicates, keys_of
@@ -38,6 +38,8 @@ class LeadInput:
     industry: str = ""
     size: str = ""
     credit_code: str = ""
+    code: str = ""
+    """The lead number the caller gives (an API client's own); empty means a fresh one."""
 
 
 @dataclass
@@ -154,7 +156,7 @@ def intake_leads(
                 continue
             row = rows[index]
             lead = Lead(
-                code=new_lead_code(),
+                code=row.code or new_lead_code(),
                 company_name=row.company_name.strip(),
                 contact_name=row.contact_name.strip(),
                 phone=keys.phone,
@@ -195,6 +197,7 @@ def intake_leads(
                     )
                 )
         DuplicateReview.objects.bulk_create([review for _index, review in reviews])
+        outbox.announce(outbox.LEAD_CREATED, [lead.pk for _i, lead, _c in to_create], at=at)
         for index, review in reviews:
             outcomes[index].review_id = review.pk
     if route and to_create:

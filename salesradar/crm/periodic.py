@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from salesradar.core import outbox
 from salesradar.core.fields import require_aware
 from salesradar.crm.choices import AssignmentKind, LadderAction, LeadStatus
 from salesradar.crm.models import Assignment, Customer, Lead, LeadPool, TierPolicy
@@ -82,6 +83,7 @@ def recall_overdue_leads(*, at: dt.datetime) -> int:
             ],
             batch_size=2000,
         )
+        outbox.announce(outbox.LEAD_RECALLED, [pk for pk, *_rest in rows], at=at)
         managers = managers_of(owner for _pk, owner, _c, _n in rows)
         notices = []
         for _pk, owner, code, name in rows:
@@ -198,6 +200,7 @@ def _return_leads(rows: list[tuple[int, int]], at: dt.datetime, kind: str) -> in
         [Assignment(lead_id=pk, kind=kind, previous_owner_id=owner, at=at) for pk, owner in rows],
         batch_size=2000,
     )
+    outbox.announce(outbox.LEAD_RECALLED, [pk for pk, _owner in rows], at=at)
     return len(rows)
 
 

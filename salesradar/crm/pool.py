@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import User
+from salesradar.core import outbox
 from salesradar.core.errors import Conflict, Invalid
 from salesradar.core.fields import require_aware
 from salesradar.crm.calendar import WorkingCalendar
@@ -239,6 +240,8 @@ def claim(record: Lead | Customer, *, by: User, at: dt.datetime | None = None) -
                 "taken",
             )
         _history(record, AssignmentKind.CLAIMED, owner=by, previous=None, at=at, by=by)
+        if isinstance(record, Lead):
+            outbox.announce(outbox.LEAD_ASSIGNED, [record.pk], at=at)
     record.refresh_from_db()
 
 
@@ -261,6 +264,8 @@ def assign(
         _history(
             record, AssignmentKind.MANUAL, owner=to, previous=previous, at=at, by=by, note=note
         )
+        if isinstance(record, Lead):
+            outbox.announce(outbox.LEAD_ASSIGNED, [record.pk], at=at)
     record.refresh_from_db()
 
 
@@ -288,6 +293,8 @@ def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None)
         else:
             Customer.objects.filter(pk=record.pk).update(owned_since=None, **changes)
         _history(record, AssignmentKind.RELEASED, owner=None, previous=previous, at=at, by=by)
+        if isinstance(record, Lead):
+            outbox.announce(outbox.LEAD_RECALLED, [record.pk], at=at)
     record.refresh_from_db()
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import Team, User
+from salesradar.core import outbox
 from salesradar.core.fields import require_aware
 from salesradar.crm.calendar import WorkingCalendar
 from salesradar.crm.choices import (
@@ -366,6 +367,7 @@ def _route_batch(
             )
             result.by_rule[rule_id] += len(pks)
             result.assigned += len(pks)
+            outbox.announce(outbox.LEAD_ASSIGNED, pks, at=assigned_at)
         Assignment.objects.bulk_create(history, batch_size=2000)
         router.save_cursors()
 

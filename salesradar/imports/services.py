@@ -63,6 +63,7 @@ from salesradar.imports.presets import (
     mapping_from_preset,
 )
 from salesradar.imports.readers import Table, UnreadableFile, open_table
+from salesradar.pipeline.services import is_regression, record_stage_moves
 
 ERROR_SAMPLE_SIZE = 200
 REFERENCE_CACHE_LIMIT = 100_000
@@ -836,9 +837,7 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
     elif key == "stage_history":
         to_stage = row.extra["to_stage"]
         from_stage = row.extra.get("from_stage")
-        values["is_regression"] = bool(
-            from_stage and to_stage.order < from_stage.order and not to_stage.is_terminal
-        )
+        values["is_regression"] = is_regression(from_stage, to_stage)
     return True
 
 
@@ -1214,7 +1213,7 @@ def _update_existing(
     records = ctx.model._default_manager.in_bulk(list(existing))
     changed_fields: set[str] = set()
     changed: list[models.Model] = []
-    moves: list[models.Model] = []
+    moves: list[Any] = []  # StageChange rows, recorded by pipeline.services.record_stage_moves
     unchanged = 0
     # set by the importer, not the file: never a reason to count a row as changed
     bookkeeping = {"stage_entered_at", "updated_at", "password", "date_joined"}
@@ -1240,15 +1239,10 @@ def _update_existing(
             moves.append(
                 stage_change_model(
                     opportunity_id=object_id,
-                    from_stage_id=record.stage_id,  # type: ignore[attr-defined]
-                    to_stage_id=new_stage.pk,
+                    from_stage=old_stage,
+                    to_stage=new_stage,
                     changed_at=ctx.now,
                     changed_by_id=ctx.options.actor_id,
-                    is_regression=bool(
-                        old_stage
-                        and new_stage.order < old_stage.order
-                        and not new_stage.is_terminal
-                    ),
                     note=_("changed by import"),
                 )
             )
@@ -1261,7 +1255,7 @@ def _update_existing(
     if changed:
         ctx.model._default_manager.bulk_update(changed, sorted(changed_fields))
     if moves:
-        stage_change_model._default_manager.bulk_create(moves)
+        record_stage_moves(moves, at=ctx.now)  # flags regressions, announces the moves
     return len(changed), unchanged
 
 

@@ -290,6 +290,7 @@ class OpportunityHoursSinceUpdate(Metric):
     """
 
     scope_fields = OPPORTUNITY_SCOPE
+    row_filters = frozenset({"stages"})
     key = "opportunity_hours_since_update"
     grows_with_time = True
     grain = "opportunity"
@@ -341,6 +342,7 @@ class OpportunityDaysInStage(Metric):
     """
 
     scope_fields = OPPORTUNITY_SCOPE
+    row_filters = frozenset({"stages"})
     key = "opportunity_days_in_stage"
     grows_with_time = True
     grain = "opportunity"
@@ -378,6 +380,7 @@ class OpportunityStageSlaRatio(Metric):
     """
 
     scope_fields = OPPORTUNITY_SCOPE
+    row_filters = frozenset({"stages"})
     key = "opportunity_stage_sla_ratio"
     grain = "opportunity"
     unit = "ratio"
@@ -427,6 +430,7 @@ class CustomerDaysSinceLastActivity(Metric):
     """
 
     scope_fields = CUSTOMER_SCOPE
+    row_filters = frozenset({"tiers"})
     key = "customer_days_since_last_activity"
     grows_with_time = True
     grain = "customer"
@@ -459,6 +463,7 @@ class CustomerFollowupsInCadence(Metric):
     """
 
     scope_fields = CUSTOMER_SCOPE
+    row_filters = frozenset({"tiers"})
     key = "customer_followups_in_cadence"
     grain = "customer"
     unit = "count"
@@ -1452,6 +1457,7 @@ class CustomerFollowupsInTierCadence(Metric):
     """
 
     scope_fields = CUSTOMER_SCOPE
+    row_filters = frozenset({"tiers"})
     key = "customer_followups_in_tier_cadence"
     grain = "customer"
     unit = "count"

@@ -8,8 +8,13 @@ gives the same rows, which is what makes backtests exact.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 Grain = Literal[
@@ -65,6 +70,10 @@ class Metric(ABC):
     source: ClassVar[str] = "activities"
     #: the scope filters the computation honours; rules may not ask for any other
     scope_fields: ClassVar[frozenset[str]] = frozenset({"teams"})
+    #: scope filters that can equally be applied to finished rows through their context
+    #: ("tiers" by ``context["tier"]``, "stages" by ``context["stage"]``), so one pass can
+    #: compute the metric once for every rule that differs only in them
+    row_filters: ClassVar[frozenset[str]] = frozenset()
     #: the value is time elapsed since a fact (in ``unit``, hours or days): it grows one unit
     #: per unit of time while nothing happens, so the moment a threshold was crossed is known
     grows_with_time: ClassVar[bool] = False
@@ -132,9 +141,77 @@ def compute(
     if window is not None and chosen.per_period:
         length = PERIOD_LENGTH[period or chosen.default_period]
         periods = max(1, round(window / length))
-    return chosen.rows(
-        at=at,
-        scope=scope or Scope(),
-        period=period or chosen.default_period,
-        periods=max(1, periods),
+    scope = scope or Scope()
+    period = period or chosen.default_period
+    periods = max(1, periods)
+    shared = _current_pass.get()
+    if shared is not None:
+        return shared.rows(chosen, at=at, scope=scope, period=period, periods=periods)
+    return chosen.rows(at=at, scope=scope, period=period, periods=periods)
+
+
+# --- One evaluation pass computes each metric once ---------------------------------------
+
+ROW_FILTERS: dict[str, tuple[str, Callable[[Scope], tuple[str, ...]]]] = {
+    # scope field -> (context key, the scope's wanted values)
+    "tiers": ("tier", lambda scope: scope.tiers),
+    "stages": ("stage", lambda scope: scope.stages),
+}
+
+
+class MetricPass:
+    """Metric rows computed during one evaluation pass, shared by every rule that reads them.
+
+    Rules that differ only in a filter the metric can apply to its rows afterwards (the
+    three customer tiers, the stage lists of the stale-deal rules) share one computation
+    over the wider scope; the rows are then filtered by their context. Facts do not change
+    within a pass (it reads everything as of one ``at``), so sharing gives the same rows.
+    """
+
+    def __init__(self) -> None:
+        self.cache: dict[tuple[Any, ...], list[MetricRow]] = {}
+        self.computed: Counter[str] = Counter()
+        self.asked: Counter[str] = Counter()
+
+    def rows(
+        self, metric: Metric, *, at: dt.datetime, scope: Scope, period: Period, periods: int
+    ) -> list[MetricRow]:
+        self.asked[metric.key] += 1
+        wider = replace(scope, **{name: () for name in metric.row_filters})
+        key = (metric.key, at, period, periods, *scope_key(wider))
+        rows = self.cache.get(key)
+        if rows is None:
+            rows = metric.rows(at=at, scope=wider, period=period, periods=periods)
+            self.cache[key] = rows
+            self.computed[metric.key] += 1
+        for name in metric.row_filters:
+            context_key, wanted = ROW_FILTERS[name]
+            values = set(wanted(scope))
+            if values:
+                rows = [row for row in rows if row.context.get(context_key) in values]
+        return rows
+
+
+def scope_key(scope: Scope) -> tuple[Any, ...]:
+    return (
+        scope.team_ids,
+        scope.owner_ids,
+        scope.tiers,
+        scope.stages,
+        scope.process,
+        json.dumps(scope.params, sort_keys=True, default=str),
     )
+
+
+_current_pass: ContextVar[MetricPass | None] = ContextVar("metric_pass", default=None)
+
+
+@contextmanager
+def metric_pass() -> Iterator[MetricPass]:
+    """Share metric computations among the ``compute`` calls made inside the block."""
+    shared = MetricPass()
+    token = _current_pass.set(shared)
+    try:
+        yield shared
+    finally:
+        _current_pass.reset(token)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.activities.choices import ActivityKind
+from salesradar.core import outbox
 from salesradar.core.codes import save_with_new_code
 from salesradar.core.errors import CONFLICT, UNPROCESSABLE, DomainError, Invalid
 from salesradar.core.fields import DEFAULT_CURRENCY, require_aware
@@ -83,11 +84,16 @@ def open_opportunity(
     A new deal enters its process's first open stage unless ``stage`` says otherwise (an
     inbound event or an import reporting a deal already further on, or already closed, as
     its source knew it). Without ``code`` the deal gets a fresh number. Nothing is written
-    when the deal is refused.
+    when the deal is refused, also when a red customer-health block is open on the customer
+    (a deal reported as already closed is history, not a new deal, and passes).
     """
+    from salesradar.health.services import ensure_can_open_opportunity
+
     require_aware(at, "at")
     chosen = default_process(process)
     entered = stage or first_open_stage(chosen)
+    if not entered.is_terminal:
+        ensure_can_open_opportunity(customer)
     if entered.process_id != chosen.pk:
         raise Invalid(
             _("The stage {stage} belongs to another process.").format(stage=entered),
@@ -148,6 +154,34 @@ class Requirement:
         if self.kind == "contract":
             return _("a signed contract")
         return _("a logged {kind}").format(kind=ActivityKind(self.target).label)
+
+
+def is_regression(from_stage: Stage | None, to_stage: Stage) -> bool:
+    """Whether a move from ``from_stage`` to ``to_stage`` goes backwards (跨阶段退回).
+
+    Backwards means to an earlier open stage; closing a deal (won or lost) never is, and the
+    opening entry of a history (no from-stage) is not a move. The one definition, used by
+    ``move_stage``, ``record_stage_moves`` and the imports.
+    """
+    return bool(from_stage is not None and to_stage.order < from_stage.order) and not (
+        to_stage.is_terminal
+    )
+
+
+def record_stage_moves(moves: list[StageChange], *, at: dt.datetime) -> list[StageChange]:
+    """Append many stage changes at once (an import), flagging regressions and announcing them.
+
+    The caller has already updated the opportunities' stages; ``from_stage`` and ``to_stage``
+    must be set on each row (ids are enough when ``stages`` are cached by the caller, but the
+    regression flag needs the objects, so pass them).
+    """
+    require_aware(at, "at")
+    for move in moves:
+        move.is_regression = is_regression(move.from_stage, move.to_stage)
+    with transaction.atomic():
+        created = StageChange.objects.bulk_create(moves, batch_size=2000)
+        outbox.announce(outbox.STAGE_CHANGE, [move.pk for move in created], at=at)
+    return created
 
 
 def requirements_for_move(from_stage: Stage, to_stage: Stage) -> list[Requirement]:
@@ -254,7 +288,7 @@ def move_stage(
             to_stage=target,
             changed_at=at,
             changed_by=by,
-            is_regression=target.order < current.stage.order and not target.is_terminal,
+            is_regression=is_regression(current.stage, target),
             note=note,
         )
         current.stage = target
@@ -266,6 +300,7 @@ def move_stage(
         current.save(
             update_fields=["stage", "stage_entered_at", "updated_at", "closed_at", "lost_reason"]
         )
+        outbox.announce(outbox.STAGE_CHANGE, [change.pk], at=at)  # with the deal as it is now
     for name in ("stage", "stage_id", "stage_entered_at", "updated_at", "closed_at", "lost_reason"):
         setattr(opportunity, name, getattr(current, name))
     return change

@@ -15,6 +15,8 @@ from salesradar.alerts.choices import EventKind
 from salesradar.alerts.models import AlertEvent
 from salesradar.api.events import emit_alert_events
 from salesradar.api.models import OutboundEvent, WebhookSubscription
+from salesradar.crm import pool
+from salesradar.crm.intake import LeadInput, create_lead
 from salesradar.crm.models import Lead
 from salesradar.notify.choices import DeliveryStatus
 from salesradar.notify.dispatch import dispatch_due
@@ -79,7 +81,7 @@ def test_event_and_delivery_roll_back_with_the_change(org: Org) -> None:
     subscribe(["lead.created"])
 
     with pytest.raises(RuntimeError), transaction.atomic():
-        Lead.objects.create(code="L102", company_name="某公司", source="api")
+        create_lead(LeadInput("某公司", code="L102"), source="api")
         raise RuntimeError("the request failed after saving")
 
     assert not Lead.objects.exists()
@@ -91,11 +93,8 @@ def test_lead_assignment_and_recall_are_announced(org: Org) -> None:
     subscribe(["lead.assigned", "lead.recalled"])
     lead = Lead.objects.create(code="L103", company_name="某公司", source="api")
 
-    lead.owner = org.rep
-    lead.save()
-    lead.owner = None
-    lead.status = "recycled"
-    lead.save()
+    pool.assign(lead, to=org.rep, by=org.manager)
+    pool.release(lead, by=org.rep)
 
     assert list(OutboundEvent.objects.order_by("id").values_list("event_type", flat=True)) == [
         "lead.assigned",
@@ -153,7 +152,7 @@ def test_alert_transitions_written_in_bulk_are_announced_once(org: Org) -> None:
 def test_a_failing_receiver_is_retried_later(org: Org, event_receiver: EventReceiver) -> None:
     subscribe(["lead.created"], url=f"{event_receiver.base_url}/hooks")
     event_receiver.mode = "server_error"
-    Lead.objects.create(code="L104", company_name="某公司", source="api")
+    create_lead(LeadInput("某公司", code="L104"), source="api")
 
     report = dispatch_due(now=timezone.now())
 

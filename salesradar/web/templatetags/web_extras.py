@@ -101,6 +101,7 @@ NAV_LINKS: tuple[tuple[str, str, Any, bool], ...] = (
     ("web:cockpit", "gauge", _("Cockpit"), False),
     ("web:workspace", "checklist", _("My workspace"), False),
     ("web:customer_list", "building", _("Customers"), False),
+    ("health:list", "trending-up", _("Customer health"), False),
     ("web:opportunity_list", "briefcase", _("Opportunities"), False),
     ("web:alert_list", "alert-triangle", _("Alerts"), False),
     ("web:rule_list", "settings", _("Rules"), True),
