@@ -911,6 +911,8 @@ def _prepare_opportunity(row: ParsedRow, ctx: _Context) -> bool:
             None,
         )
         if terminal is not None:
+            if not stage.is_terminal:
+                row.extra["stage_before_close"] = stage  # Pipedrive: the last stage it was in
             stage = terminal
             row.extra["stage"] = stage
             values["stage_id"] = stage.pk
@@ -1039,7 +1041,12 @@ def _upsert(rows: list[ParsedRow], ctx: _Context) -> tuple[int, int, int]:
         for number, reason in refused.items():
             ctx.error(number, "", "", reason)
         fresh = [row for row in fresh if row.number not in refused]
-    created_ids = _insert(ctx.model, [row.values for row in fresh], ctx)
+    if ctx.kind.key == "opportunities":
+        opened = _open_opportunities(fresh, ctx)
+        fresh = [row for row, _object_id in opened]
+        created_ids = [object_id for _row, object_id in opened]
+    else:
+        created_ids = _insert(ctx.model, [row.values for row in fresh], ctx)
     for row, object_id in zip(fresh, created_ids, strict=True):
         new_refs.append(_ref(ctx, row, object_id))
     updated = unchanged = 0
@@ -1052,6 +1059,79 @@ def _upsert(rows: list[ParsedRow], ctx: _Context) -> tuple[int, int, int]:
     if refs_to_touch:
         _touch_refs(refs_to_touch)
     return len(created_ids), updated, unchanged
+
+
+def _open_opportunities(rows: list[ParsedRow], ctx: _Context) -> list[tuple[ParsedRow, int]]:
+    """Open each new deal and write its history through the pipeline's verbs.
+
+    A deal opens in the process's first open stage at its creation time (the creation
+    entry), moves to the stage the file gives at the same time, and a closed deal then moves
+    to won or lost at its close time. The moves are backfilled: the gates are not checked
+    (their evidence lives in the old CRM) and each change's note says so. A refused row is
+    reported and the others go on.
+    """
+    from salesradar.accounts.models import User
+    from salesradar.crm.models import Customer
+    from salesradar.pipeline.models import Opportunity
+    from salesradar.pipeline.services import move_stage, open_opportunity
+
+    if not rows:
+        return []
+    first = min(
+        (stage for stage in ctx.stages_by_id.values() if not stage.is_terminal),
+        key=lambda stage: stage.order,
+    )
+    actor = User(pk=ctx.options.actor_id) if ctx.options.actor_id else None
+    opened: list[tuple[ParsedRow, int]] = []
+    for row in rows:
+        values = row.values
+        stage = row.extra["stage"]
+        open_stage = row.extra.get("stage_before_close") if stage.is_terminal else stage
+        created = values["created_at"]
+        try:
+            with transaction.atomic():
+                opportunity = open_opportunity(
+                    Customer(pk=values["customer_id"]),
+                    owner=User(pk=values["owner_id"]),
+                    name=values["name"],
+                    by=actor,
+                    at=created,
+                    amount=values["amount"],
+                    currency=values["currency"],
+                    product_line=values.get("product_line", ""),
+                    expected_close_date=values.get("expected_close_date"),
+                    process=ctx.process,
+                    stage=first,
+                    code=values["code"],
+                    note=_("opened by import"),
+                )
+                if open_stage is not None and open_stage.pk != first.pk:
+                    move_stage(
+                        opportunity,
+                        open_stage,
+                        by=actor,
+                        at=created,
+                        note=_("import"),
+                        backfill=True,
+                    )
+                if stage.is_terminal:
+                    move_stage(
+                        opportunity,
+                        stage,
+                        by=actor,
+                        at=values["closed_at"],
+                        note=_("import"),
+                        lost_reason=values.get("lost_reason", "") if stage.is_lost else "",
+                        backfill=True,
+                    )
+        except (ValidationError, DatabaseError) as error:
+            reason = " ".join(getattr(error, "messages", [str(error)]))
+            ctx.error(row.number, "stage", row.references.get("stage", ""), reason)
+            continue
+        opened.append((row, opportunity.pk))
+    # the deals were last updated when they were imported, as far as anyone here knows
+    Opportunity.objects.filter(pk__in=[pk for _row, pk in opened]).update(updated_at=ctx.now)
+    return opened
 
 
 def _touch_refs(refs: list[tuple[int, int, int]]) -> None:

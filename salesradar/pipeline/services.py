@@ -244,11 +244,14 @@ def move_stage(
     at: dt.datetime,
     note: str = "",
     lost_reason: str = "",
+    backfill: bool = False,
 ) -> StageChange:
     """Move an opportunity to another stage of its process and append the change to history.
 
     The move is refused, with nothing written, when the target is unknown, the opportunity is
     already closed, ``at`` is naive or out of order, or a gate requirement is missing.
+    ``backfill`` records history that happened elsewhere (an import from another CRM): the
+    gates are not checked, since their evidence was never kept, and the change's note says so.
     """
     require_aware(at, "at")
     with transaction.atomic():
@@ -274,7 +277,14 @@ def move_stage(
             raise StageMoveRefused(_("A stage move cannot be recorded in the future."))
         if lost_reason:
             current.lost_reason = lost_reason
-        missing = missing_requirements(current, requirements_for_move(current.stage, target))
+        missing = (
+            []
+            if backfill
+            else missing_requirements(current, requirements_for_move(current.stage, target))
+        )
+        if backfill:
+            relaxed = _("backfilled history: gates not checked")
+            note = f"{note} ({relaxed})" if note else relaxed
         if missing:
             raise StageMoveRefused(
                 _("Cannot move to {stage}: missing {missing}.").format(
