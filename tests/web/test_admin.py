@@ -21,7 +21,7 @@ from salesradar.accounts.models import Team, User
 from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import ActionCard, Activity, Task
 from salesradar.alerts.choices import AlertState, EventKind
-from salesradar.alerts.models import Alert, AlertEvent, Rule, Silence
+from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.notify.models import (
@@ -217,6 +217,7 @@ def sample() -> dict[str, Model]:
     alert_event = AlertEvent.objects.create(
         alert=alert, at=AT, kind=EventKind.FIRING, from_state="pending", to_state="firing"
     )
+    check = AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, evaluated=1)
     silence = Silence.objects.create(
         rule=rule, starts_at=AT, ends_at=AT + dt.timedelta(days=1), created_by=manager
     )
@@ -247,6 +248,7 @@ def sample() -> dict[str, Model]:
         rule,
         alert,
         alert_event,
+        check,
         silence,
         team,
         rep,
@@ -331,6 +333,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
     sorted(
         set(REGISTERED_MODELS)
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
+        - {"alerts.AlertCheck"}  # written by the engine, one per rule per pass
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history
