@@ -40,6 +40,7 @@ from salesradar.alerts.conditions import (
     n_of_m,
     parse_for,
 )
+from salesradar.alerts.grouping import group_alerts
 from salesradar.alerts.lifecycle import (
     AlertSnapshot,
     Observation,
@@ -258,6 +259,7 @@ def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> Evaluat
     if rules is None:
         retire_disabled_rules(at)
     apply_inhibitions(chosen, at)
+    group_alerts(at)
     return report
 
 
