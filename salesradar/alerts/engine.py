@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,6 +50,7 @@ from salesradar.alerts.lifecycle import (
     step,
 )
 from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule
+from salesradar.core.bulk import update_from_values
 from salesradar.metrics.registry import (
     Metric,
     MetricRow,
@@ -94,6 +95,7 @@ class RuleOutcome:
     attempts: int = 1
     outcome: str = CheckOutcome.OK
     kinds: dict[str, int] = field(default_factory=dict)
+    observed: list[int] = field(default_factory=list)  # split chunks: seen, not rewritten
 
 
 @dataclass
@@ -370,6 +372,8 @@ def observe_and_record(
         at,
         observed_only=not chunk.whole,
         tally=tally,
+        chunk="" if chunk.whole else chunk.key,
+        unchanged=outcome.observed,
     )
     if chunk.whole:
         Rule.objects.filter(pk=rule.pk).update(
@@ -440,6 +444,7 @@ def record_check(rule: Rule, at: dt.datetime, outcome: RuleOutcome, *, chunk: st
     check.evaluated = outcome.rows
     check.matched = outcome.matched
     check.error = outcome.error
+    check.observed = sorted({*check.observed, *outcome.observed}) if chunk else []
     check.created_at = timezone.now()
     check.save()
 
@@ -452,11 +457,15 @@ def record_findings(
     *,
     observed_only: bool = False,
     tally: Counter[str] | None = None,
+    chunk: str = "",
+    unchanged: list[int] | None = None,
 ) -> int:
     """Step every alert of the rule that is open or observed now, and write the changes.
 
     With ``observed_only`` (one chunk of a shared pass) only the alerts of the entities
     observed are stepped; open alerts nobody observed are left to ``finish_split_rules``.
+    Only alerts whose state changed are written; the ids of those stepped unchanged are
+    added to ``unchanged``, which a chunk's check keeps for the finishing step.
     """
     by_fingerprint = {
         Alert.fingerprint_for(rule.key, entity_type, finding.entity_id): finding
@@ -487,6 +496,7 @@ def record_findings(
     duration = parse_for(rule.for_clause or None, f"rule {rule.key}.for").duration
     todo = sorted(set(relevant) | set(existing))
     written = 0
+    stepped_at = last_good_check(rule, at, chunk)
     # Chunks keep memory flat when a rule touches a hundred thousand deals at once.
     for start in range(0, len(todo), CHUNK):
         written += write_chunk(
@@ -498,8 +508,35 @@ def record_findings(
             duration,
             at,
             tally=tally,
+            stepped_at=stepped_at,
+            unchanged=unchanged,
         )
     return written
+
+
+def last_good_check(rule: Rule, at: dt.datetime, chunk: str = "") -> dt.datetime | None:
+    """When this rule (or this chunk of it) last stepped all its open alerts, by ``at``.
+
+    "Last evaluated" is kept per rule check, not per alert: an alert that a check stepped
+    without changing it is not rewritten, so its own ``last_evaluated_at`` only says when
+    it last changed. A good check stepped every open alert it covered, so the later of the
+    two is when the alert was last evaluated (what reminders count from).
+    """
+    return AlertCheck.objects.filter(
+        rule=rule, chunk=chunk, evaluated_at__lte=at, outcome=CheckOutcome.OK
+    ).aggregate(latest=Max("evaluated_at"))["latest"]
+
+
+def evaluated_snapshot(alert: Alert, stepped_at: dt.datetime | None) -> AlertSnapshot:
+    """The alert as ``step`` needs it, last evaluated at the rule's last good check."""
+    snapshot = snapshot_of(alert)
+    if (
+        stepped_at is not None
+        and snapshot.state != AlertState.RESOLVED
+        and (snapshot.last_evaluated_at is None or snapshot.last_evaluated_at < stepped_at)
+    ):
+        return replace(snapshot, last_evaluated_at=stepped_at)
+    return snapshot
 
 
 CHUNK = 5000
@@ -516,6 +553,8 @@ CHANGED_FIELDS = [
     "team",
 ]
 
+FIELD_ATTNAMES = {name: Alert._meta.get_field(name).attname for name in CHANGED_FIELDS}
+
 
 def write_chunk(
     rule: Rule,
@@ -527,18 +566,26 @@ def write_chunk(
     at: dt.datetime,
     *,
     tally: Counter[str] | None = None,
+    stepped_at: dt.datetime | None = None,
+    unchanged: list[int] | None = None,
 ) -> int:
-    """Step the alerts of ``fingerprints`` and write them; count event kinds into ``tally``."""
+    """Step the alerts of ``fingerprints``, write those that changed, append their events.
+
+    An alert whose stored state the step leaves as it was (apart from when it was last
+    evaluated, which the rule's check records) is not written; the changed ones are
+    written set-based. Event kinds are counted into ``tally``.
+    """
     cleared = Observation(severity="ok")
     new_alerts: list[tuple[Alert, tuple[Transition, ...]]] = []
     changed: list[Alert] = []
+    changed_names: set[str] = set()
     events: list[AlertEvent] = []
     for fingerprint in fingerprints:
         finding = by_fingerprint.get(fingerprint)
         alert = existing.get(fingerprint)
         obs = cleared if finding is None else apply_duration_clause(finding, alert, duration, at)
         result = step(
-            snapshot_of(alert) if alert else None,
+            evaluated_snapshot(alert, stepped_at) if alert else None,
             obs,
             at=at,
             keep_firing_for=rule.keep_firing_for,
@@ -577,10 +624,14 @@ def write_chunk(
             )
             new_alerts.append((alert, result.events))
             continue
-        if any(getattr(alert, name) != value for name, value in values.items()):
+        differing = {name for name, value in values.items() if getattr(alert, name) != value}
+        if differing - {"last_evaluated_at"}:
             for name, value in values.items():
                 setattr(alert, name, value)
             changed.append(alert)
+            changed_names |= differing
+        elif unchanged is not None:
+            unchanged.append(alert.pk)
         events.extend(
             event_rows(
                 alert, result.events, at=at, reason=obs.message or alert.message, value=alert.value
@@ -593,7 +644,11 @@ def write_chunk(
                 event_rows(alert, transitions, at=at, reason=alert.message, value=alert.value)
             )
     if changed:
-        Alert.objects.bulk_update(changed, CHANGED_FIELDS, batch_size=2000)
+        update_from_values(
+            Alert,
+            changed,
+            [name for name in CHANGED_FIELDS if FIELD_ATTNAMES[name] in changed_names],
+        )
     AlertEvent.objects.bulk_create(events, batch_size=5000)
     if tally is not None:
         tally.update(str(event.kind) for event in events)
@@ -737,11 +792,20 @@ def finish_split_rules(
                 continue
             if CheckOutcome.TRANSIENT in failed:
                 continue
+            # Chunks rewrite what they changed (stamped ``at``) and list what they saw unchanged.
+            seen = {
+                pk
+                for observed in AlertCheck.objects.filter(rule=rule, evaluated_at=at)
+                .exclude(chunk="")
+                .values_list("observed", flat=True)
+                for pk in observed or []
+            }
             unobserved = {
                 alert.fingerprint: alert
                 for alert in Alert.objects.select_for_update()
                 .filter(rule=rule, last_evaluated_at__lt=at)
                 .exclude(state=AlertState.RESOLVED)
+                if alert.pk not in seen
             }
             duration = parse_for(rule.for_clause or None, f"rule {rule.key}.for").duration
             fingerprints = sorted(unobserved)

@@ -172,6 +172,15 @@ class AlertCheck(models.Model):
         default=False,
         help_text=_("The rule was fine before this check; ops are told once."),
     )
+    observed = models.JSONField(
+        _("alerts observed unchanged"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "For one chunk of a shared pass: the open alerts it observed without changing "
+            "them, so the finishing step knows they were seen."
+        ),
+    )
     created_at = AwareDateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -44,6 +44,7 @@ from salesradar.core.errors import DomainError
 from salesradar.core.fields import DEFAULT_CURRENCY
 from salesradar.crm.choices import Tier
 from salesradar.crm.models import Customer
+from salesradar.crm.services import save_customer
 from salesradar.imports.models import ExternalRef
 from salesradar.notify.channels.webhook import decode_signing_key
 from salesradar.pipeline.choices import LostReason
@@ -261,8 +262,7 @@ def upsert_customer(source: InboundSource, data: dict[str, Any]) -> Customer:
     for name in ("name", "tier", "region", "industry"):
         if data.get(name) not in (None, ""):
             setattr(customer, name, data[name])
-    customer.updated_at = timezone.now()
-    customer.save()
+    save_customer(customer, at=timezone.now())  # the duplicate guard every way in applies
     if created:
         remember_ref(source.system, customer, external_id)
     return customer

@@ -34,6 +34,7 @@ from salesradar.core.errors import Conflict, Invalid
 from salesradar.crm import pool
 from salesradar.crm.intake import LeadInput, intake_leads
 from salesradar.crm.models import Contact, Customer, Lead
+from salesradar.crm.services import save_customer
 from salesradar.pipeline.models import (
     Contract,
     Invoice,
@@ -163,9 +164,17 @@ class CustomerViewSet(WritableViewSet):
     )
     ordering_fields = ["id", "code", "name", "tier", "created_at", "updated_at"]
 
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        customer = Customer(**serializer.validated_data)
+        serializer.instance = save_customer(customer, at=timezone.now())
+
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         hand_over(serializer, by=self.request.user)
-        serializer.save(updated_at=timezone.now())
+        customer = serializer.instance
+        assert isinstance(customer, Customer)
+        for name, value in serializer.validated_data.items():  # type: ignore[union-attr]
+            setattr(customer, name, value)
+        save_customer(customer, at=timezone.now())
 
 
 def hand_over(serializer: serializers.BaseSerializer, *, by: Any) -> None:

@@ -445,6 +445,15 @@ class DemoBuilder:
             )
             region.manager = manager
             region.save()
+            # one presales engineer per region joins the health tier's joint visits; the name
+            # is not drawn from the random stream, so the rest of the demo stays as it was
+            user(
+                f"presales-{code}",
+                Role.PRESALES,
+                region,
+                names.SURNAMES[index % len(names.SURNAMES)] + names.GIVEN[index % len(names.GIVEN)],
+                self.start.date(),
+            )
             if per_region == 1:
                 leaves.append(region)
                 made += 1

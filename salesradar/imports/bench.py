@@ -105,6 +105,7 @@ def _timed(path: Path, kind: str, mapping_from: str, batch_size: int) -> dict[st
         mapping=analysis.mapping,
         source="bench",
         batch_size=batch_size,
+        currency="CNY",  # the generated amounts (万, thousands separators) are in yuan
     )
     started = time.monotonic()
     cpu_started = _cpu_seconds()

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import translation
 
 from salesradar.accounts.visibility import visible
+from salesradar.core.spreadsheet import guard_row
 from salesradar.imports import schema
 from salesradar.pipeline.models import localized
 
@@ -91,7 +92,7 @@ def csv_chunks(rows: Iterator[list[Any]]) -> Iterator[str]:
     writer = csv.writer(buffer)
     yield "\ufeff"
     for count, row in enumerate(rows, start=1):
-        writer.writerow([_text(cell) for cell in row])
+        writer.writerow([_text(cell) for cell in guard_row(row)])
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -108,7 +109,7 @@ def write_export(rows: Iterator[list[Any]], target: Path, file_format: str) -> i
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet()
         for count, row in enumerate(rows):  # noqa: B007 - the count is the result
-            sheet.append(row)
+            sheet.append(guard_row(row))
         workbook.save(target)
     elif file_format == "csv":
         with target.open("w", encoding="utf-8", newline="") as handle:

@@ -40,6 +40,29 @@ class MappingForm(forms.Form):
         label=_("Import the valid rows and report the rest (otherwise all or nothing)"),
         required=False,
     )
+    currency = forms.RegexField(
+        label=_("Currency of amounts whose row names none"),
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        required=False,
+        help_text=_("Three letters (CNY, USD, EUR); empty: such rows are refused."),
+    )
+    date_order = forms.ChoiceField(
+        label=_("Dates such as 05.03.2024 are"),
+        choices=[
+            ("", _("decided from the file")),
+            ("dmy", _("day first (5 March)")),
+            ("mdy", _("month first (May 3)")),
+        ],
+        required=False,
+    )
+    create_owners = forms.BooleanField(
+        label=_("Create the owners SalesRadar does not know, as inactive users"),
+        required=False,
+    )
+    create_customers = forms.BooleanField(
+        label=_("Create the customers the file names and SalesRadar lacks"), required=False
+    )
 
     def __init__(
         self,
@@ -92,6 +115,14 @@ class MappingForm(forms.Form):
             header: self.cleaned_data[f"column_{index}"]
             for index, header in enumerate(self.headers)
             if self.cleaned_data.get(f"column_{index}")
+        }
+
+    def run_options(self) -> dict[str, Any]:
+        return {
+            "currency": (self.cleaned_data.get("currency") or "").upper(),
+            "date_order": self.cleaned_data.get("date_order") or "",
+            "create_owners": bool(self.cleaned_data.get("create_owners")),
+            "create_customers": bool(self.cleaned_data.get("create_customers")),
         }
 
     def stage_map(self) -> dict[str, str]:

@@ -72,6 +72,12 @@ class ImportRun(models.Model):
     preset = models.CharField(_("column preset"), max_length=64, blank=True)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     stage_map = models.JSONField(_("stage mapping"), default=dict, blank=True)
+    options = models.JSONField(
+        _("options"),
+        default=dict,
+        blank=True,
+        help_text=_("Currency, day/month order and what to create, as chosen for this run."),
+    )
     partial = models.BooleanField(_("import valid rows, report the rest"), default=False)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.UPLOADED

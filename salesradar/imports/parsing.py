@@ -15,6 +15,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from salesradar.core.spreadsheet import unguard_cell
+
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's 1900 leap-year bug
 # Serials between these are read as dates (1954-10-03 .. 2119-01-05); other numbers are not.
 EXCEL_SERIAL_RANGE = (20_000, 80_000)
@@ -37,7 +39,8 @@ def normalize_text(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    # an apostrophe our own exports put before a formula-like cell is not part of the value
+    return unguard_cell(unicodedata.normalize("NFKC", str(value)).strip())
 
 
 def is_empty(value: Any) -> bool:
@@ -50,7 +53,7 @@ _YMD = re.compile(
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?$"
 )
 _DMY_OR_MDY = re.compile(
-    r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})"
+    r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})"
     r"(?:\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp][Mm])?)?$"
 )
 _COMPACT = re.compile(r"^(?P<y>(19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})$")
@@ -63,8 +66,40 @@ def _date_from_serial(serial: float) -> dt.datetime:
     return dt.datetime.combine(EXCEL_EPOCH, dt.time()) + dt.timedelta(days=serial)
 
 
-def _naive_datetime(value: Any) -> tuple[dt.datetime, bool, dt.tzinfo | None]:
-    """Return (datetime, has_time, tzinfo) for any accepted spelling of a date or time."""
+DAY_FIRST = "dmy"
+MONTH_FIRST = "mdy"
+
+
+def day_month_evidence(value: Any) -> str | None:
+    """Tell what a cell says about the file's day/month order.
+
+    ``"dmy"`` or ``"mdy"`` when the cell can only be read one way (25/03/2024, 03/25/2024),
+    ``"ambiguous"`` when both readings are dates (05.03.2024), None when the cell is not
+    written day and month first in some order.
+    """
+    if not isinstance(value, str):
+        return None
+    match = _DMY_OR_MDY.match(normalize_text(value))
+    if not match:
+        return None
+    first, second = int(match["a"]), int(match["b"])
+    if first > 12 and second <= 12:
+        return DAY_FIRST
+    if second > 12 and first <= 12:
+        return MONTH_FIRST
+    if first == second or first > 12:
+        return None  # 03/03 reads the same both ways; 13/13 is not a date at all
+    return "ambiguous"
+
+
+def _naive_datetime(
+    value: Any, order: str | None = None
+) -> tuple[dt.datetime, bool, dt.tzinfo | None]:
+    """Return (datetime, has_time, tzinfo) for any accepted spelling of a date or time.
+
+    ``order`` (``"dmy"`` or ``"mdy"``) reads 05.03.2024 and 02/03/24 as the file's order
+    says; without it, month first (the US exports) unless the first number is over 12.
+    """
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None), True, value.tzinfo
     if isinstance(value, dt.date):
@@ -97,15 +132,21 @@ def _naive_datetime(value: Any) -> tuple[dt.datetime, bool, dt.tzinfo | None]:
     if match:
         parts = match.groupdict()
         first, second = int(parts["a"]), int(parts["b"])
-        # Month first (the US exports of Salesforce, HubSpot, Zoho) unless that cannot be.
-        month, day = (first, second) if first <= 12 else (second, first)
+        if order == DAY_FIRST:
+            day, month = first, second
+        elif order == MONTH_FIRST:
+            month, day = first, second
+        else:
+            # Month first (the US exports of Salesforce, HubSpot, Zoho) unless that cannot be.
+            month, day = (first, second) if first <= 12 else (second, first)
+        year = int(parts["y"])
+        if len(parts["y"]) == 2:
+            year += 2000 if year < 70 else 1900
         hour = int(parts["H"] or 0)
         if parts["ampm"]:
             hour = hour % 12 + (12 if parts["ampm"].lower() == "pm" else 0)
         try:
-            result = dt.datetime(
-                int(parts["y"]), month, day, hour, int(parts["M"] or 0), int(parts["S"] or 0)
-            )
+            result = dt.datetime(year, month, day, hour, int(parts["M"] or 0), int(parts["S"] or 0))
         except ValueError as error:
             raise CellError(_("{value} is not a valid date").format(value=text)) from error
         return result, parts["H"] is not None, None
@@ -125,25 +166,105 @@ def _naive_datetime(value: Any) -> tuple[dt.datetime, bool, dt.tzinfo | None]:
     )
 
 
-def parse_date(value: Any) -> dt.date | None:
+def parse_date(value: Any, order: str | None = None) -> dt.date | None:
     """Read a date: 2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, 3/1/2026, 20260301, 45352."""
     if is_empty(value):
         return None
-    moment, _has_time, _tz = _naive_datetime(value)
+    moment, _has_time, _tz = _naive_datetime(value, order)
     return moment.date()
 
 
-def parse_datetime(value: Any, *, zone: dt.tzinfo) -> dt.datetime | None:
+def parse_datetime(value: Any, *, zone: dt.tzinfo, order: str | None = None) -> dt.datetime | None:
     """Read a date or date-time; a time without a zone is taken to be in ``zone``."""
     if is_empty(value):
         return None
-    moment, _has_time, tzinfo = _naive_datetime(value)
+    moment, _has_time, tzinfo = _naive_datetime(value, order)
     if tzinfo is not None:
         return moment.replace(tzinfo=tzinfo)
     return moment.replace(tzinfo=zone)
 
 
-_AMOUNT_NOISE = re.compile(r"[\s,_'¥￥$€£元圆円]|RMB|CNY|USD|EUR|HKD|JPY|GBP", re.IGNORECASE)
+# What an amount cell may carry besides the number, and the currency it names. "$" alone is
+# read as USD: the exports that write it (Salesforce, HubSpot, Zoho in the US) mean dollars.
+CURRENCY_MARKS = {
+    "US$": "USD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "$": "USD",
+    "¥": "CNY",
+    "元": "CNY",
+    "圆": "CNY",
+    "人民币": "CNY",
+    "RMB": "CNY",
+    "円": "JPY",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "RS.": "INR",
+    "RS": "INR",
+}
+_CODE = re.compile(r"(?<![A-Z])([A-Z]{3})(?![A-Z])")
+_MARKS = re.compile(
+    "|".join(re.escape(mark) for mark in sorted(CURRENCY_MARKS, key=len, reverse=True))
+)
+_THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+_INDIAN_GROUPING = re.compile(r"^\d{1,2}(,\d{2})*,\d{3}(\.\d+)?$")
+_THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3}){2,}$")
+
+
+def parse_money(value: Any) -> tuple[Decimal | None, str | None]:
+    """Read an amount and the currency the cell itself names, if any.
+
+    ``$12,000`` is (12000, USD), ``12.000,50 EUR`` (12000.50, EUR), ``₹ 5,00,000.00``
+    (500000, INR), ``12.5万`` (125000, None). The decimal separator is the last of ``.`` and
+    ``,`` when both appear; a lone comma followed by one or two digits is a decimal comma.
+    """
+    if is_empty(value) or not isinstance(value, str):
+        return parse_amount(value), None
+    text = normalize_text(value).upper().replace("￥", "¥")
+    found: set[str] = set()
+    for mark in _MARKS.findall(text):
+        found.add(CURRENCY_MARKS[mark])
+    text = _MARKS.sub(" ", text)
+    for code in _CODE.findall(text):
+        found.add(code)
+    text = _CODE.sub(" ", text)
+    if len(found) > 1:
+        raise CellError(
+            _("{value} names more than one currency").format(value=normalize_text(value))
+        )
+    return parse_amount(_decimal_point(text, original=value)), (found.pop() if found else None)
+
+
+def _decimal_point(text: str, *, original: Any) -> str:
+    """Rewrite the number with ``.`` as its decimal point and no grouping."""
+    text = re.sub(r"[\s_']", "", text)
+    units = ""
+    while text and text[-1] in UNIT_MULTIPLIERS:
+        units = text[-1] + units
+        text = text[:-1]
+    if "," in text and "." in text:
+        if text.rfind(",") > text.rfind("."):
+            text = text.replace(".", "").replace(",", ".")
+        else:
+            text = text.replace(",", "")
+    elif "," in text:
+        if _THOUSANDS_COMMA.match(text) or _INDIAN_GROUPING.match(text):
+            text = text.replace(",", "")
+        elif text.count(",") == 1 and re.match(r"^\d+,\d{1,2}$", text):
+            text = text.replace(",", ".")
+        else:
+            raise CellError(
+                _("{value} is not an amount (use 1234.56, 1,234.56 or 12.5万)").format(
+                    value=normalize_text(original)
+                )
+            )
+    elif _THOUSANDS_DOT.match(text):
+        text = text.replace(".", "")
+    return text + units
+
+
+_AMOUNT_NOISE = re.compile(r"[\s,_'¥￥$€£₹元圆円]|RMB|CNY|USD|EUR|HKD|JPY|GBP|INR", re.IGNORECASE)
 
 
 def parse_amount(value: Any) -> Decimal | None:

@@ -41,12 +41,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.core.fields import DEFAULT_CURRENCY
+from salesradar.core.spreadsheet import guard_row, unguard_cell
 from salesradar.crm.normalize import normalize_company_name
 from salesradar.imports import dedup, schema
 from salesradar.imports.models import ExternalRef, ImportRun, OwnerMapping
 from salesradar.imports.parsing import (
+    DAY_FIRST,
     EMPTY_MARKERS,
+    MONTH_FIRST,
     CellError,
+    day_month_evidence,
     is_empty,
     normalize_text,
     parse_amount,
@@ -54,6 +58,7 @@ from salesradar.imports.parsing import (
     parse_date,
     parse_datetime,
     parse_int,
+    parse_money,
 )
 from salesradar.imports.presets import (
     Preset,
@@ -62,7 +67,7 @@ from salesradar.imports.presets import (
     known_header_names,
     mapping_from_preset,
 )
-from salesradar.imports.readers import Table, UnreadableFile, open_table
+from salesradar.imports.readers import FormulaWithoutValue, Table, UnreadableFile, open_table
 from salesradar.pipeline.services import is_regression, record_stage_moves
 
 ERROR_SAMPLE_SIZE = 200
@@ -106,6 +111,8 @@ class ImportOptions:
     owner_map: dict[str, str] = field(default_factory=dict)
     create_owners: bool = False  # unknown owners become inactive users instead of a refusal
     create_customers: bool = False  # customers a row names but SalesRadar lacks are created
+    currency: str = ""  # of amounts whose row names none; empty: such rows are refused
+    date_order: str = ""  # "dmy" or "mdy" for 05.03.2024; empty: decided from the file
 
 
 @dataclass
@@ -320,6 +327,8 @@ class _Context:
         self.pending_managers: list[tuple[int, int | None, str]] = []  # users: row, team, who
         self.unknown_people: dict[str, list[Any]] = {}  # folded -> [as written, column, rows]
         self.unknown_rows: set[int] = set()
+        self.rows_without_currency: set[int] = set()
+        self.date_order: str | None = options.date_order or None
 
     def error(self, row: int, column: str, value: Any, reason: str) -> None:
         """Report a refused cell under the file's own name for its column."""
@@ -337,16 +346,23 @@ def _fingerprint(parts: Iterable[Any]) -> str:
 def _plain(raw: Any) -> str:
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    return str(raw).strip()
+    return unguard_cell(str(raw).strip())  # our exports' apostrophe before a formula start
 
 
 def _read_cell(column: schema.Column, raw: Any, ctx: _Context) -> Any:
     """Read one cell as ``column``'s type; references come back as text to resolve later."""
     kind = column.type
+    if isinstance(raw, FormulaWithoutValue):
+        raise CellError(
+            _(
+                "the formula {formula} has no saved value; open the file in Excel or WPS, let "
+                "it calculate, save it and import again"
+            ).format(formula=raw.formula)
+        )
     if kind in (schema.DATE,):
-        return parse_date(raw)
+        return parse_date(raw, ctx.date_order)
     if kind == schema.DATETIME:
-        return parse_datetime(raw, zone=ctx.zone)
+        return parse_datetime(raw, zone=ctx.zone, order=ctx.date_order)
     if kind == schema.AMOUNT:
         return parse_amount(raw)
     if kind == schema.INTEGER:
@@ -398,13 +414,20 @@ def _parse_row(
     values: dict[str, Any] = {}
     references: dict[str, str] = {}
     present: set[str] = set()
+    extra: dict[str, Any] = {}
     external = ""
     ok = True
     for index, column in plan:
         raw = cells[index] if index < len(cells) else None
         present.add(column.key)
+        value: Any
         try:
-            value = _read_cell(column, raw, ctx)
+            if column.type == schema.AMOUNT and isinstance(raw, str):
+                value, spelled = parse_money(raw)
+                if spelled:
+                    extra["amount_currency"] = spelled
+            else:
+                value = _read_cell(column, raw, ctx)
         except CellError as error:
             ctx.error(number, column.key, raw, str(error))
             ok = False
@@ -432,7 +455,7 @@ def _parse_row(
             external = "row:" + _fingerprint(
                 cells[index] if index < len(cells) else "" for index, _column in plan
             )
-    return ParsedRow(number, values, references, external, present)
+    return ParsedRow(number, values, references, external, present, extra)
 
 
 # --------------------------------------------------------------------------- references
@@ -574,6 +597,66 @@ def read_owner_map(path: Path | str) -> dict[str, str]:
             continue  # the header
         mapping[row[0].strip()] = row[1].strip()
     return mapping
+
+
+def _decide_date_order(path: Path, plan: list[tuple[int, schema.Column]], ctx: _Context) -> None:
+    """Decide whether 05.03.2024 means 5 March or 3 May, once for the whole file.
+
+    The rows that can only be read one way (25.03.2024) decide; a file with both kinds, or
+    with only ambiguous dates and no ``--dayfirst``/``--monthfirst``, is refused.
+    """
+    if ctx.date_order:
+        return
+    indexes = [index for index, column in plan if column.type in (schema.DATE, schema.DATETIME)]
+    if not indexes:
+        return
+    first_seen: dict[str, tuple[int, str]] = {}
+    table = _open(path, ctx.kind)
+    try:
+        for number, cells in table.rows:
+            for index in indexes:
+                raw = cells[index] if index < len(cells) else None
+                evidence = day_month_evidence(raw)
+                if evidence and evidence not in first_seen:
+                    first_seen[evidence] = (number, normalize_text(raw))
+            if DAY_FIRST in first_seen and MONTH_FIRST in first_seen:
+                break
+    except UnreadableFile as error:
+        raise ImportRefused(str(error)) from error
+    finally:
+        table.close()
+    if DAY_FIRST in first_seen and MONTH_FIRST in first_seen:
+        raise ImportRefused(
+            _(
+                "The file writes dates both day first (row {day_row}: {day}) and month first "
+                "(row {month_row}: {month}); correct one of them, nothing was imported."
+            ).format(
+                day_row=first_seen[DAY_FIRST][0],
+                day=first_seen[DAY_FIRST][1],
+                month_row=first_seen[MONTH_FIRST][0],
+                month=first_seen[MONTH_FIRST][1],
+            )
+        )
+    if DAY_FIRST in first_seen or MONTH_FIRST in first_seen:
+        ctx.date_order = DAY_FIRST if DAY_FIRST in first_seen else MONTH_FIRST
+        decided = first_seen[ctx.date_order]
+        ctx.notes.append(
+            (
+                _("dates read day first, as row {row} ({value}) shows")
+                if ctx.date_order == DAY_FIRST
+                else _("dates read month first, as row {row} ({value}) shows")
+            ).format(row=decided[0], value=decided[1])
+        )
+        return
+    if "ambiguous" in first_seen:
+        row, value = first_seen["ambiguous"]
+        raise ImportRefused(
+            _(
+                "Dates such as {value} (row {row}) can be read day first or month first, and no "
+                "date in the file tells which; say --dayfirst or --monthfirst (or choose in the "
+                "mapping step). Nothing was imported."
+            ).format(value=value, row=row)
+        )
 
 
 def _remember_owner_map(ctx: _Context) -> None:
@@ -816,6 +899,8 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
     elif key == "users":
         return _prepare_user(row, ctx)
     elif key == "invoices":
+        if not _settle_currency(row, ctx):
+            return False
         values["customer_id"] = row.extra["contract_customer_id"]
         if values["due_on"] < values["issued_on"]:
             ctx.error(row.number, "due_on", values["due_on"], _("before the issue date"))
@@ -823,6 +908,8 @@ def _prepare(row: ParsedRow, ctx: _Context) -> bool:
         if values.get("paid_at") is not None and values.get("paid_amount") is None:
             values["paid_amount"] = values["amount"]
     elif key == "quotes":
+        if not _settle_currency(row, ctx):
+            return False
         values.setdefault("version", 1)
         if values.get("sent_at") and values["sent_at"] < values["requested_at"]:
             ctx.error(row.number, "sent_at", values["sent_at"], _("before the quote was requested"))
@@ -923,11 +1010,22 @@ def _prepare_opportunity(row: ParsedRow, ctx: _Context) -> bool:
     if stage.is_terminal:
         if values.get("closed_at") is None:
             close_date = values.get("expected_close_date")
+            if close_date and close_date < created.astimezone(ctx.zone).date():
+                ctx.error(
+                    row.number,
+                    "expected_close_date",
+                    close_date,
+                    _("the deal closed before it was created ({created})").format(
+                        created=created.astimezone(ctx.zone).date().isoformat()
+                    ),
+                )
+                return False
             closed = (
                 dt.datetime.combine(close_date, dt.time(), tzinfo=ctx.zone)
                 if close_date
                 else created
             )
+            # closed on the day it was created: at midnight it was not yet open
             values["closed_at"] = max(closed, created)
     else:
         values["closed_at"] = None
@@ -935,8 +1033,58 @@ def _prepare_opportunity(row: ParsedRow, ctx: _Context) -> bool:
         ctx.error(row.number, "closed_at", values["closed_at"], _("before the creation time"))
         return False
     values.setdefault("amount", Decimal(0))
-    values.setdefault("currency", DEFAULT_CURRENCY)
-    return True
+    return _settle_currency(row, ctx)
+
+
+MONEY_KINDS = frozenset({"opportunities", "quotes", "invoices"})
+
+
+def _settle_currency(row: ParsedRow, ctx: _Context) -> bool:
+    """Give the row its currency: the currency cell, else the amount cell's own (``$12,000``),
+    else ``--currency``; an amount with none of them is held for one message at the end.
+
+    A currency cell that disagrees with the amount cell's currency is refused.
+    """
+    values = row.values
+    spelled = row.extra.get("amount_currency")
+    given = values.get("currency")
+    if given and spelled and given != spelled:
+        ctx.error(
+            row.number,
+            "currency",
+            given,
+            _("the amount is written in {spelled}, the currency column says {given}").format(
+                spelled=spelled, given=given
+            ),
+        )
+        return False
+    currency = given or spelled or ctx.options.currency
+    if currency:
+        values["currency"] = currency
+        return True
+    if not any(values.get(name) for name in ("amount", "paid_amount")):
+        values["currency"] = DEFAULT_CURRENCY  # nothing is counted in it
+        return True
+    ctx.rows_without_currency.add(row.number)
+    return False
+
+
+def _report_missing_currency(ctx: _Context) -> None:
+    if not ctx.rows_without_currency:
+        return
+    rows = sorted(ctx.rows_without_currency)
+    shown = ", ".join(str(number) for number in rows[:20]) + (" …" if len(rows) > 20 else "")
+    ctx.error(
+        rows[0],
+        "currency",
+        "",
+        _(
+            "{count} rows have an amount but no currency (rows {rows}); the file has no currency "
+            "column, or it is empty there. Give the file's currency with --currency CODE (or in "
+            "the mapping step), or add a currency column; nothing is assumed."
+        ).format(count=len(rows), rows=shown),
+    )
+    ctx.sink.rows.update(rows)
 
 
 # --------------------------------------------------------------------------- writing
@@ -1373,7 +1521,7 @@ class ErrorSink:
         self.rows.add(error.row)
         if len(self.sample) < ERROR_SAMPLE_SIZE:
             self.sample.append(error)
-        self._writer.writerow(error.as_list())
+        self._writer.writerow(guard_row(error.as_list()))
 
     def close(self) -> None:
         self._handle.close()
@@ -1479,6 +1627,7 @@ def run_import(
         table = _open(path, ctx.kind)
         report.notes = list(table.notes)
         plan = _column_plan(table, ctx)
+        _decide_date_order(path, plan, ctx)
         with transaction.atomic():
             # the first write takes SQLite's write lock for the whole run (see _allocate_ids)
             ImportRun.objects.filter(pk=run.pk).update(finished_at=None)
@@ -1498,6 +1647,7 @@ def run_import(
                     progress(report.rows_read, position)
             _assign_managers(ctx)
             _report_unknown_people(ctx)
+            _report_missing_currency(ctx)
             keep = not options.dry_run and (options.partial or sink.count == 0)
             if not keep:
                 transaction.set_rollback(True)
@@ -1508,7 +1658,7 @@ def run_import(
                     count=ctx.customers_created
                 )
             )
-        report.notes.extend(ctx.notes)
+        report.notes = list(table.notes) + ctx.notes  # the reader notes skipped rows as it goes
     except (UnreadableFile, ImportRefused) as error:
         _finish(run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=str(error))
         raise ImportRefused(str(error)) from error
@@ -1610,7 +1760,7 @@ def write_error_report(report_csv: Path, target: Path) -> Path:
         sheet = workbook.create_sheet(_("Errors"))
         with report_csv.open(encoding="utf-8-sig", newline="") as handle:
             for line in csv.reader(handle):
-                sheet.append(line)
+                sheet.append(line)  # already guarded when the report was written
         workbook.save(target)
     else:
         target.write_bytes(report_csv.read_bytes())

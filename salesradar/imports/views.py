@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 
 from salesradar.accounts.visibility import sees_everything
 from salesradar.core import env
+from salesradar.core.fields import DEFAULT_CURRENCY
 from salesradar.imports import exports, schema, services
 from salesradar.imports.forms import MappingForm, UploadForm
 from salesradar.imports.models import ImportRun
@@ -114,6 +115,11 @@ def map_columns(request: HttpRequest, run_id: int) -> HttpResponse:
     initial: dict[str, Any] = {
         "source": run.source if run.mapping else (preset.source if preset else "file"),
         "partial": run.partial,
+        # a suggestion the user sees and confirms by saving, like the vendor's stage names
+        "currency": run.options.get("currency", DEFAULT_CURRENCY),
+        "date_order": run.options.get("date_order", ""),
+        "create_owners": run.options.get("create_owners", False),
+        "create_customers": run.options.get("create_customers", False),
     }
     for index, header in enumerate(analysis.headers):
         initial[f"column_{index}"] = mapping.get(header, "")
@@ -133,7 +139,8 @@ def map_columns(request: HttpRequest, run_id: int) -> HttpResponse:
         run.partial = form.cleaned_data["partial"]
         run.source = form.cleaned_data["source"]
         run.preset = preset.key if preset else ""
-        run.save(update_fields=["mapping", "stage_map", "partial", "source", "preset"])
+        run.options = form.run_options()
+        run.save(update_fields=["mapping", "stage_map", "partial", "source", "preset", "options"])
         action = request.POST.get("action", "refresh")
         if action in ("dry_run", "import"):
             options = services.ImportOptions(
@@ -146,6 +153,10 @@ def map_columns(request: HttpRequest, run_id: int) -> HttpResponse:
                 actor_id=request.user.pk,
                 time_zone=getattr(request.user, "time_zone", ""),
                 preset=run.preset,
+                currency=run.options["currency"],
+                date_order=run.options["date_order"],
+                create_owners=run.options["create_owners"],
+                create_customers=run.options["create_customers"],
             )
             try:
                 services.run_import(path, options, run=run, error_dir=path.parent)

@@ -28,8 +28,10 @@ from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import Activity
 from salesradar.alerts.choices import AlertState
 from salesradar.alerts.models import Alert
-from salesradar.crm.choices import Lifecycle, Tier
+from salesradar.crm.choices import Lifecycle
 from salesradar.crm.models import Customer
+from salesradar.health.choices import HealthTier
+from salesradar.health.models import CustomerHealth
 from salesradar.metrics.catalogue import TeamQuoteResponseHours, local_zone, owner_scope
 from salesradar.metrics.registry import MetricRow, Scope, compute
 from salesradar.pipeline.models import Opportunity, Process, Stage, StageChange
@@ -624,74 +626,69 @@ def bottleneck_section(
 # --------------------------------------------------------------------------- customer matrix
 
 
-DEPTH_LEVELS = (
-    # (key, label, minimum follow-ups in the last 90 days)
-    ("low", _("Shallow (0-2 follow-ups)"), 0),
-    ("medium", _("Regular (3-8)"), 3),
-    ("high", _("Deep (9+)"), 9),
+POTENTIAL_BANDS = (
+    # (key, label, minimum health potential pillar), highest first: shown on top
+    ("high", _("High potential (60+)"), 60),
+    ("medium", _("Medium potential (30-59)"), 30),
+    ("low", _("Low potential (0-29)"), 0),
 )
-MATRIX_DAYS = 90
+DEPTH_LEVELS = (
+    # (key, label, minimum health depth pillar)
+    ("low", _("Shallow (depth 0-29)"), 0),
+    ("medium", _("Established (30-59)"), 30),
+    ("high", _("Deep (60+)"), 60),
+)
 
 
-def _depth(followups: int) -> str:
-    level = DEPTH_LEVELS[0][0]
-    for key, _label, minimum in DEPTH_LEVELS:
-        if followups >= minimum:
-            level = key
-    return level
+def _band(value: int, bands: tuple[tuple[str, Any, int], ...]) -> str:
+    """Return the key of the band with the highest minimum that ``value`` reaches."""
+    return max((band for band in bands if value >= band[2]), key=lambda band: band[2])[0]
 
 
 def customer_matrix_section(view: CockpitView) -> dict[str, Any]:
-    """Customers by relationship depth (follow-ups in 90 days) × potential (tier), with risk.
+    """Customers by health: potential pillar × depth pillar, with the at-risk share per cell.
 
-    A customer is at risk when it has an open alert or its lifecycle says so; a cell's colour
-    is its at-risk share and the cell also states the counts, so colour is not the only signal.
+    Only scored customers (those with a contract) take part. A customer is at risk when its
+    health is red, it has an open alert or its lifecycle says so; a cell's colour is its
+    at-risk share and the cell also states the counts, so colour is not the only signal.
     """
-    since = view.at - dt.timedelta(days=MATRIX_DAYS)
     customers = (
         visible(view.user, Customer)
         .filter(in_scope(view, "owner"))
         .exclude(lifecycle=Lifecycle.CHURNED)
-    )
-    # Three grouped queries joined here rather than one join of customers with 90 days of
-    # follow-ups, which SQLite plans badly.
-    followups = dict(
-        Activity.objects.filter(
-            customer__in=customers.values("pk"), occurred_at__gte=since, occurred_at__lt=view.at
-        )
-        .values("customer_id")
-        .annotate(n=Count("pk"))
-        .values_list("customer_id", "n")
     )
     alerted = set(
         Alert.objects.filter(entity_type="customer", state__in=OPEN_ALERT_STATES).values_list(
             "entity_id", flat=True
         )
     )
+    scored = CustomerHealth.objects.filter(customer__in=customers.values("pk")).values_list(
+        "customer_id", "potential", "depth", "tier", "customer__lifecycle"
+    )
     cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for pk, tier, lifecycle in customers.values_list("pk", "tier", "lifecycle"):
-        cell = cells[(tier, _depth(followups.get(pk, 0)))]
+    for pk, potential, depth_score, tier, lifecycle in scored:
+        cell = cells[(_band(potential, POTENTIAL_BANDS), _band(depth_score, DEPTH_LEVELS))]
         cell[0] += 1
-        cell[1] += bool(pk in alerted or lifecycle == Lifecycle.AT_RISK)
-    tiers = [(value, str(label)) for value, label in Tier.choices]  # A first: shown on top
+        cell[1] += bool(tier == HealthTier.RED or pk in alerted or lifecycle == Lifecycle.AT_RISK)
+    bands = [(key, str(label)) for key, label, _minimum in POTENTIAL_BANDS]
     depths = [(key, str(label)) for key, label, _minimum in DEPTH_LEVELS]
     grid = []
     points = []
-    for index, (tier, tier_label) in enumerate(tiers):
-        row: dict[str, Any] = {"tier": tier_label, "cells": []}
+    for index, (band, band_label) in enumerate(bands):
+        row: dict[str, Any] = {"potential": band_label, "cells": []}
         for x, (depth, _depth_label) in enumerate(depths):
-            total, at_risk = cells.get((tier, depth), [0, 0])
+            total, at_risk = cells.get((band, depth), [0, 0])
             share = at_risk / total if total else 0.0
             severity = "danger" if share >= 0.3 else "warning" if share >= 0.1 else "normal"
             row["cells"].append(
                 {"total": total, "at_risk": at_risk, "share": share, "severity": severity}
             )
-            # the chart's y axis runs upwards, so the first tier gets the highest index
-            points.append([x, len(tiers) - 1 - index, total, at_risk, round(share * 100, 1)])
+            # the chart's y axis runs upwards, so the first band gets the highest index
+            points.append([x, len(bands) - 1 - index, total, at_risk, round(share * 100, 1)])
         grid.append(row)
     chart = {
         "x": [label for _key, label in depths],
-        "y": [label for _value, label in reversed(tiers)],
+        "y": [label for _value, label in reversed(bands)],
         "points": points,
     }
     return {"depths": depths, "grid": grid, "chart": chart}

@@ -48,7 +48,10 @@ def test_keys_are_per_user(org: Org) -> None:
     rep.post("/api/customers/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="shared")
 
     response = peer.post(
-        "/api/customers/", {**BODY, "code": "C102"}, format="json", HTTP_IDEMPOTENCY_KEY="shared"
+        "/api/customers/",
+        {**BODY, "code": "C102", "name": "另一家公司"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="shared",
     )
 
     assert response.status_code == 201
@@ -70,7 +73,10 @@ def test_an_expired_key_may_be_used_again(rep_client: APIClient, org: Org) -> No
     IdempotencyRecord.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
 
     response = rep_client.post(
-        "/api/customers/", {**BODY, "code": "C103"}, format="json", HTTP_IDEMPOTENCY_KEY="k-4"
+        "/api/customers/",
+        {**BODY, "code": "C103", "name": "第三家公司"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-4",
     )
 
     assert response.status_code == 201
@@ -80,7 +86,10 @@ def test_an_expired_key_may_be_used_again(rep_client: APIClient, org: Org) -> No
 def test_purge_drops_expired_records_only(rep_client: APIClient) -> None:
     rep_client.post("/api/customers/", BODY, format="json", HTTP_IDEMPOTENCY_KEY="old")
     rep_client.post(
-        "/api/customers/", {**BODY, "code": "C2"}, format="json", HTTP_IDEMPOTENCY_KEY="new"
+        "/api/customers/",
+        {**BODY, "code": "C2", "name": "第二家公司"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="new",
     )
     IdempotencyRecord.objects.filter(key="old").update(
         expires_at=timezone.now() - dt.timedelta(hours=1)

@@ -85,7 +85,7 @@ def test_create_owners_makes_inactive_users_and_remembers_them_for_the_source(
     CustomerFactory(name="Acme")
     path = write_csv(tmp_path / "deals.csv", DEALS)
 
-    report = import_file(path, "opportunities", create_owners=True)
+    report = import_file(path, "opportunities", create_owners=True, currency="CNY")
 
     assert report.committed, report.errors
     owners = User.objects.filter(username__in=["005xa", "005xb"])
@@ -110,8 +110,15 @@ def test_owner_map_file_maps_vendor_ids_and_is_reused_by_the_next_import(
 
     merged = tmp_path / "owners-all.csv"
     merged.write_text(owner_map.read_text() + owner_map_b.read_text())
-    call_command("import", str(path), kind="opportunities", owner_map=str(merged), no_progress=True)
-    report = import_file(path, "opportunities")
+    call_command(
+        "import",
+        str(path),
+        kind="opportunities",
+        owner_map=str(merged),
+        currency="CNY",
+        no_progress=True,
+    )
+    report = import_file(path, "opportunities", currency="CNY")
     assert report.committed, report.errors
     assert Opportunity.objects.get(name="Licence").owner == wang
     assert Opportunity.objects.get(name="Pilot").owner == li
@@ -141,7 +148,7 @@ def test_create_customers_creates_missing_ones_and_refuses_the_same_company_spel
         ],
     )
 
-    report = import_file(path, "opportunities", create_customers=True, partial=True)
+    report = import_file(path, "opportunities", create_customers=True, partial=True, currency="CNY")
 
     created = Customer.objects.get(name="全新客户有限公司")
     assert created.owner.username == "wangfang"

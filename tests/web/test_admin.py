@@ -22,6 +22,7 @@ from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import ActionCard, Activity, Task
 from salesradar.alerts.choices import AlertState, EventKind
 from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
+from salesradar.capture.models import Competitor
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.notify.models import (
@@ -217,7 +218,6 @@ def sample() -> dict[str, Model]:
     alert_event = AlertEvent.objects.create(
         alert=alert, at=AT, kind=EventKind.FIRING, from_state="pending", to_state="firing"
     )
-    check = AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, evaluated=1)
     silence = Silence.objects.create(
         rule=rule, starts_at=AT, ends_at=AT + dt.timedelta(days=1), created_by=manager
     )
@@ -248,7 +248,6 @@ def sample() -> dict[str, Model]:
         rule,
         alert,
         alert_event,
-        check,
         silence,
         team,
         rep,
@@ -270,7 +269,44 @@ def sample() -> dict[str, Model]:
         group,
     ]
     objects.extend(api_admin_samples(rep))
+    objects.extend(health_samples(customer, manager))
+    objects.append(Competitor.objects.create(name="Competitor 0001"))
+    objects.append(
+        AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, condition={})
+    )
     return {obj._meta.label: obj for obj in objects}
+
+
+def health_samples(customer: Customer, manager: User) -> list[Model]:
+    """One row of each customer-health model."""
+    from salesradar.health.models import (
+        CustomerHealth,
+        HealthAction,
+        HealthCalibration,
+        OpportunityBlock,
+    )
+
+    return [
+        CustomerHealth.objects.create(
+            customer=customer,
+            computed_at=AT,
+            potential=50,
+            depth=40,
+            relationship=30,
+            risk=90,
+            score=53,
+            tier="yellow",
+            tier_since=AT,
+            weakest="relationship",
+        ),
+        HealthCalibration.objects.create(
+            computed_at=AT, samples=10, renewals=5, applied=False, pillar_auc={}
+        ),
+        OpportunityBlock.objects.create(
+            customer=customer, opened_at=AT, score=20, reason="red", clearable_by=manager
+        ),
+        HealthAction.objects.create(customer=customer, tier="red", kind="escalation", taken_at=AT),
+    ]
 
 
 def lead_pool_sample(rep: User, customer: Customer, lead: Lead, channel: Channel) -> list[Model]:
@@ -332,8 +368,8 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
     "label",
     sorted(
         set(REGISTERED_MODELS)
-        - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent"}  # written by the engine
-        - {"alerts.AlertCheck"}  # written by the engine, one per rule per pass
+        # written by the engine
+        - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent", "alerts.AlertCheck"}
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history

@@ -19,6 +19,7 @@ from salesradar.accounts.models import User
 from salesradar.activities.choices import ActivityKind
 from salesradar.alerts.choices import AlertState
 from salesradar.alerts.models import Alert
+from salesradar.health.models import CustomerHealth
 from salesradar.pipeline.models import Opportunity, Stage, StageChange, Target
 from salesradar.web.cockpit import baseline_band, progress_status, warm_trend_cache
 from tests.factories import ActivityFactory, CustomerFactory, OpportunityFactory
@@ -296,28 +297,47 @@ def test_trends_cover_the_five_measures_with_their_bands(company: Company) -> No
     assert followups["low"][-1] == followups["high"][-1] == 1.0  # a steady week has no spread
 
 
-def test_customer_matrix_counts_customers_by_tier_and_depth_with_risk(company: Company) -> None:
-    now = timezone.now()
-    deep = CustomerFactory(owner=company.east_rep, tier="A")
-    for day in range(1, 10):
-        ActivityFactory(
-            owner=company.east_rep,
-            customer=deep,
-            occurred_at=now - dt.timedelta(days=day),
-            created_at=now - dt.timedelta(days=day),
-        )
-    shallow = CustomerFactory(owner=company.east_rep, tier="A")
-    CustomerFactory(owner=company.east_rep, tier="C", lifecycle="at_risk")
-    CustomerFactory(owner=company.west_rep, tier="C")
-    alert_on(default_rule(), owner=company.east_rep, entity_id=shallow.pk)
+def scored(owner: User, *, potential: int, depth: int, tier: str = "blue", **fields: Any) -> Any:
+    customer = CustomerFactory(owner=owner, **fields)
+    CustomerHealth.objects.create(
+        customer=customer,
+        computed_at=timezone.now(),
+        potential=potential,
+        depth=depth,
+        relationship=50,
+        risk=100,
+        score=50,
+        tier=tier,
+        tier_since=timezone.now(),
+        weakest="depth",
+    )
+    return customer
+
+
+def test_customer_matrix_counts_customers_by_health_potential_and_depth_with_risk(
+    company: Company,
+) -> None:
+    scored(company.east_rep, potential=80, depth=75)  # high × deep, healthy
+    alerted = scored(company.east_rep, potential=60, depth=10)  # high × shallow, open alert
+    scored(company.east_rep, potential=59, depth=30, tier="red")  # medium × established, red
+    scored(company.east_rep, potential=5, depth=0, lifecycle="at_risk")  # low × shallow
+    scored(company.west_rep, potential=5, depth=0)  # another team: not in the manager's view
+    CustomerFactory(owner=company.east_rep)  # never scored (no contract): left out
+    alert_on(default_rule(), owner=company.east_rep, entity_id=alerted.pk)
 
     matrix = cockpit(english_client(company.manager)).context["data"]["matrix"]
 
-    cells = {row["tier"]: row["cells"] for row in matrix["grid"]}
-    a_tier, c_tier = cells["A (key account)"], cells["C (long tail)"]
-    assert (a_tier[0]["total"], a_tier[0]["at_risk"], a_tier[0]["severity"]) == (1, 1, "danger")
-    assert (a_tier[2]["total"], a_tier[2]["at_risk"]) == (1, 0)
-    assert (c_tier[0]["total"], c_tier[0]["at_risk"]) == (1, 1)
+    cells = {row["potential"]: row["cells"] for row in matrix["grid"]}
+    high, medium, low = (
+        cells["High potential (60+)"],
+        cells["Medium potential (30-59)"],
+        cells["Low potential (0-29)"],
+    )
+    assert (high[0]["total"], high[0]["at_risk"], high[0]["severity"]) == (1, 1, "danger")
+    assert (high[2]["total"], high[2]["at_risk"]) == (1, 0)
+    assert (medium[1]["total"], medium[1]["at_risk"]) == (1, 1)
+    assert (low[0]["total"], low[0]["at_risk"]) == (1, 1)
+    assert sum(cell["total"] for row in matrix["grid"] for cell in row["cells"]) == 4
 
 
 def test_cockpit_query_count_does_not_grow_with_reps_or_alerts(company: Company) -> None:

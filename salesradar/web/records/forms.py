@@ -20,7 +20,7 @@ from salesradar.accounts.models import User
 from salesradar.accounts.visibility import visible
 from salesradar.activities.choices import ActivityKind, Outcome
 from salesradar.crm.models import Contact, Customer
-from salesradar.crm.normalize import normalize_company_name
+from salesradar.crm.services import customer_clashes
 from salesradar.pipeline.choices import LostReason
 from salesradar.pipeline.models import Opportunity, Stage
 
@@ -205,25 +205,16 @@ class CustomerForm(forms.ModelForm):
             raise ValidationError(
                 _("A unified social credit code has 18 digits and capital letters.")
             )
-        clash = Customer.objects.filter(credit_code=code).exclude(pk=self.instance.pk).first()
-        if clash is not None:
-            raise ValidationError(
-                _("Customer {code} already has this credit code.").format(code=clash.code)
-            )
+        clashes = customer_clashes(name="", credit_code=code, exclude_pk=self.instance.pk)
+        if clashes:
+            raise ValidationError(clashes["credit_code"])
         return code
 
     def clean_name(self) -> str:
         name: str = self.cleaned_data["name"].strip()
-        normalized = normalize_company_name(name)
-        clash = (
-            Customer.objects.filter(normalized_name=normalized).exclude(pk=self.instance.pk).first()
-        )
-        if clash is not None:
-            raise ValidationError(
-                _("This looks like customer {code} ({name}), which already exists.").format(
-                    code=clash.code, name=clash.name
-                )
-            )
+        clashes = customer_clashes(name=name, credit_code=None, exclude_pk=self.instance.pk)
+        if clashes:
+            raise ValidationError(clashes["name"])
         return name
 
 

@@ -15,22 +15,9 @@ from django.db import transaction
 
 from salesradar.activities.choices import TaskStatus
 from salesradar.activities.models import Task
-from salesradar.core.codes import save_with_new_code
 from salesradar.core.fields import require_aware
-from salesradar.crm.models import Contact, Customer
+from salesradar.crm.models import Contact
 from salesradar.pipeline.models import Evidence, Opportunity
-
-
-def save_customer(customer: Customer, *, at: dt.datetime) -> Customer:
-    """Create or update a customer; a new one gets a fresh customer number."""
-    require_aware(at, "at")
-    customer.updated_at = at
-    if customer.pk is None:
-        customer.created_at = at
-        save_with_new_code(customer, "C", at)
-    else:
-        customer.save()
-    return customer
 
 
 def save_contact(contact: Contact) -> Contact:

@@ -27,6 +27,7 @@ from salesradar.activities.models import Task
 from salesradar.activities.services import log_followup
 from salesradar.crm.choices import DecisionRole, Lifecycle, Tier
 from salesradar.crm.models import Contact, Customer
+from salesradar.crm.services import save_customer
 from salesradar.pipeline.models import Opportunity, Stage
 from salesradar.pipeline.services import StageMoveRefused, move_stage, open_opportunity
 from salesradar.web.records import queries, services
@@ -204,9 +205,13 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def customer_form(request: HttpRequest, customer: Customer) -> HttpResponse:
     form = CustomerForm(request.POST or None, instance=customer, user=request.user)
     if request.method == "POST" and form.is_valid():
-        saved = services.save_customer(form.save(commit=False), at=timezone.now())
-        messages.success(request, _("Customer {name} saved.").format(name=saved.name))
-        return redirect("web:customer_detail", pk=saved.pk)
+        try:
+            saved = save_customer(form.save(commit=False), at=timezone.now())
+        except ValidationError as refused:  # a duplicate saved meanwhile
+            form.add_error(None, refused)
+        else:
+            messages.success(request, _("Customer {name} saved.").format(name=saved.name))
+            return redirect("web:customer_detail", pk=saved.pk)
     status = 400 if request.method == "POST" else 200
     return render(
         request,

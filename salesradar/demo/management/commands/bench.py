@@ -209,7 +209,7 @@ class Command(BaseCommand):
     def bench_evaluate(self, options: dict[str, Any]) -> None:
         from salesradar.activities.models import Activity
         from salesradar.alerts.management.commands.evaluate import parse_at
-        from salesradar.alerts.models import Alert, AlertEvent, Rule
+        from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule
         from salesradar.alerts.rules import ensure_default_rules
         from salesradar.demo.services import demo_present
         from salesradar.pipeline.models import Opportunity
@@ -224,6 +224,7 @@ class Command(BaseCommand):
             # Measured from a clean slate, then rolled back: the real alerts stay untouched.
             AlertEvent.objects.all()._raw_delete(AlertEvent.objects.db)
             Alert.objects.all().delete()
+            AlertCheck.objects.all().delete()
             Rule.objects.update(last_evaluated_at=None)
             runs = self.steady_evaluations(at) if options["steady"] else self.timed_evaluations(at)
             open_alerts = Alert.objects.exclude(state="resolved").count()

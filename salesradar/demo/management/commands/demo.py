@@ -89,8 +89,19 @@ class Command(BaseCommand):
                 "Admin user 'admin' exists; `salesradar changepassword admin` resets it."
             )
         self.evaluate_once()
+        self.score_health_once()
         if not options["no_serve"]:
             call_command("serve", host=options["host"], port=options["port"], migrate=False)
+
+    def score_health_once(self) -> None:
+        """Calibrate and score customer health, so the health pages and matrix start filled."""
+        from django.utils import timezone
+
+        from salesradar.health.jobs import run_due
+
+        started = time.monotonic()
+        report = run_due(at=timezone.now())
+        self.stdout.write(f"Scored customer health in {time.monotonic() - started:.1f} s: {report}")
 
     def evaluate_once(self) -> None:
         """Evaluate the rules before serving, so the first page a person opens shows alerts.

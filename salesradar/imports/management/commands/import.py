@@ -87,6 +87,28 @@ class Command(BaseCommand):
             help="create the owners SalesRadar does not know as inactive users",
         )
         parser.add_argument(
+            "--currency",
+            default="",
+            metavar="CODE",
+            help="currency of amounts whose row names none (CNY, USD ...); without it such "
+            "rows are refused",
+        )
+        order = parser.add_mutually_exclusive_group()
+        order.add_argument(
+            "--dayfirst",
+            dest="date_order",
+            action="store_const",
+            const="dmy",
+            help="05.03.2024 is 5 March (default: decided from the file's unambiguous dates)",
+        )
+        order.add_argument(
+            "--monthfirst",
+            dest="date_order",
+            action="store_const",
+            const="mdy",
+            help="05.03.2024 is May 3",
+        )
+        parser.add_argument(
             "--create-customers",
             action="store_true",
             help="create the customers a row names and SalesRadar lacks (duplicate guard applied)",
@@ -167,6 +189,8 @@ class Command(BaseCommand):
             owner_map=services.read_owner_map(options["owner_map"]) if options["owner_map"] else {},
             create_owners=options["create_owners"],
             create_customers=options["create_customers"],
+            currency=options["currency"].upper(),
+            date_order=options["date_order"] or "",
         )
         import_options.stage_map = self.confirm_stages(path, import_options, preset, options)
         return import_options

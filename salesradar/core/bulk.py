@@ -1,0 +1,70 @@
+"""Set-based writes of many changed rows: one ``UPDATE … FROM (VALUES …)`` per batch.
+
+Django's ``bulk_update`` emits a ``CASE WHEN id = … THEN …`` per column per row, which the
+database evaluates row by row against every branch: at a hundred thousand alerts it took 80
+seconds where joining a ``VALUES`` list took under two. PostgreSQL and SQLite (3.33 and
+later) both update from a ``VALUES`` list joined on the primary key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models, router
+
+POSTGRES_BATCH = 5000
+
+
+def update_from_values(
+    model: type[models.Model], objects: Sequence[models.Model], fields: Sequence[str]
+) -> int:
+    """Write ``fields`` of ``objects`` (saved instances of ``model``); return the rows updated.
+
+    Only the named columns are written; values go through each field's own preparation, so
+    time zones, JSON and foreign keys are stored exactly as ``save()`` would store them.
+    """
+    if not objects or not fields:
+        return 0
+    db = router.db_for_write(model)
+    connection = connections[db]
+    meta = model._meta
+    chosen = [meta.get_field(name) for name in fields]
+    columns = [meta.pk, *chosen]
+    table = connection.ops.quote_name(meta.db_table)
+    quoted = [connection.ops.quote_name(field.column) for field in columns]  # type: ignore[union-attr]
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        cells = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in columns)
+        batch = POSTGRES_BATCH
+    else:
+        cells = ", ".join(["%s"] * len(columns))
+        limit = connection.features.max_query_params or 999
+        batch = max(1, limit // len(columns))
+    if postgres:
+        names = ", ".join(quoted)
+        assignments = ", ".join(f"{name} = v.{name}" for name in quoted[1:])
+        template = (
+            f"UPDATE {table} AS t SET {assignments} FROM (VALUES {{rows}}) AS v({names}) "
+            f"WHERE t.{quoted[0]} = v.{quoted[0]}"
+        )
+    else:  # SQLite names the columns of a VALUES list column1, column2, ...
+        assignments = ", ".join(
+            f"{name} = v.column{index}" for index, name in enumerate(quoted[1:], start=2)
+        )
+        template = (
+            f"UPDATE {table} SET {assignments} FROM (VALUES {{rows}}) AS v "
+            f"WHERE {table}.{quoted[0]} = v.column1"
+        )
+    updated = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(objects), batch):
+            part = objects[start : start + batch]
+            params: list[Any] = []
+            for obj in part:
+                params.append(obj.pk)
+                for field in chosen:
+                    params.append(field.get_db_prep_save(getattr(obj, field.attname), connection))
+            cursor.execute(template.format(rows=", ".join([f"({cells})"] * len(part))), params)
+            updated += cursor.rowcount
+    return updated
