@@ -23,11 +23,13 @@ import logging
 import math
 import operator
 import statistics
+import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import pandas as pd
 from django.db.models import Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -35,6 +37,14 @@ from django.utils.translation import gettext_lazy
 
 from salesradar.accounts.models import Team
 from salesradar.activities.models import Activity
+from salesradar.alerts import outcomes as deal_outcomes
+from salesradar.alerts.baselines import (
+    COMPARE,
+    Baseline,
+    CurvePoint,
+    best_at_recall,
+    score_baselines,
+)
 from salesradar.alerts.conditions import ForClause, Threshold, build_condition, parse_for
 from salesradar.alerts.engine import entity_type_for, observe_rule, rule_scope
 from salesradar.alerts.models import Rule
@@ -168,11 +178,58 @@ class RuleScore:
     outcome: str = ""  # what counts as a bad outcome for the rule's entity type
     note: str = ""
     error: str = ""
+    # issue 11 §1: never a precision without its base rate and the best baseline beside it
+    base_rate: float | None = None
+    lift: float | None = None
+    late: int = 0
+    lead_days_p25: float | None = None
+    lead_days_p75: float | None = None
+    alerts_per_rep_week: float | None = None
+    best_baseline: str = ""  # the most precise baseline at this rule's recall, e.g. rotting>14
+    best_baseline_precision: float | None = None
+    best_baseline_recall: float | None = None
+    precision_over_baseline: float | None = None  # precision − best_baseline_precision
+    kind: str = "rule"  # "rule", "pack" (every rule of a pack at once) or "baseline"
+    curve: list[dict[str, Any]] = field(default_factory=list)  # precision/recall by level
 
     def as_dict(self) -> dict[str, Any]:
         return {
             key: round(value, 4) if isinstance(value, float) else value
             for key, value in asdict(self).items()
+        }
+
+
+@dataclass
+class BacktestReport:
+    """Every rule's score, the baselines on the same snapshots, and the packs as a whole."""
+
+    scores: list[RuleScore]
+    baselines: list[RuleScore] = field(default_factory=list)
+    packs: list[RuleScore] = field(default_factory=list)
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    step: dt.timedelta = DEFAULT_STEP
+    horizon: dt.timedelta = DEFAULT_HORIZON
+    observed_until: dt.datetime | None = None
+    snapshots: int = 0
+    deal_problem: str = ""  # why deal rules could not be scored (bad input), if so
+
+    def rows(self) -> list[RuleScore]:
+        return [*self.scores, *self.packs, *self.baselines]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "step_days": self.step / DAY,
+            "horizon_days": self.horizon / DAY,
+            "observed_until": self.observed_until.isoformat() if self.observed_until else None,
+            "snapshots": self.snapshots,
+            "deal_outcome": str(deal_outcomes.OPPORTUNITY_OUTCOME),
+            "deal_problem": self.deal_problem,
+            "rules": [score.as_dict() for score in self.scores],
+            "packs": [score.as_dict() for score in self.packs],
+            "baselines": [score.as_dict() for score in self.baselines],
         }
 
 
@@ -193,6 +250,11 @@ class Suggestion:
     false_alarms_per_rep_week: float | None
     current: str = ""  # "warning" or "danger" when the rule uses this level today
     recommended: bool = False
+    base_rate: float | None = None
+    lift: float | None = None
+    best_baseline: str = ""  # deal rules: the most precise baseline at this level's recall
+    best_baseline_precision: float | None = None
+    beats_baseline: bool | None = None  # None when there is no baseline to compare with
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -344,34 +406,294 @@ def backtest(
 
     Outcomes count up to ``end + horizon`` (default 60 days), or ``as_of`` when that is
     earlier: pass the present moment so flags whose outcome cannot be known yet are reported
-    as pending instead of as false alarms. Nothing is written.
+    as pending instead of as false alarms. Nothing is written. `run_backtest` also returns
+    the baselines and the packs as a whole.
+    """
+    report = run_backtest(
+        rules, start=start, end=end, step=step, horizon=horizon, as_of=as_of, severity=severity
+    )
+    return report.scores
+
+
+@dataclass
+class DealFrame:
+    """The opportunity snapshots of a backtest, labelled once and shared by every deal rule."""
+
+    frame: pd.DataFrame
+    entities: pd.DataFrame
+    baselines: list[Baseline]
+    weeks: float
+
+
+def is_deal_rule(rule: Rule) -> bool:
+    metric = get_metric(rule.metric)
+    return metric.source != "data_health" and entity_type_for(metric.grain) == "opportunity"
+
+
+def label_deals(
+    steps: Sequence[dt.datetime],
+    *,
+    horizon: dt.timedelta,
+    observed_until: dt.datetime,
+    weeks: float,
+) -> DealFrame:
+    """Label every open opportunity at every step and score the baselines on them.
+
+    Raises `BacktestError` naming what is missing when the window cannot be scored.
+    """
+    try:
+        frame = deal_outcomes.opportunity_labels(
+            steps, horizon=horizon, observed_until=observed_until
+        )
+        deal_outcomes.check_scorable(
+            frame, start=steps[0], end=steps[-1], horizon=horizon, observed_until=observed_until
+        )
+    except deal_outcomes.OutcomeError as error:
+        raise BacktestError(str(error)) from None
+    return DealFrame(
+        frame,
+        deal_outcomes.entity_outcomes(frame),
+        score_baselines(frame, weeks=weeks),
+        weeks,
+    )
+
+
+def run_backtest(
+    rules: Sequence[Rule],
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    step: dt.timedelta = DEFAULT_STEP,
+    horizon: dt.timedelta | None = None,
+    as_of: dt.datetime | None = None,
+    severity: Severity = "warning",
+    progress: Callable[[str, float], None] | None = None,
+) -> BacktestReport:
+    """Score every rule, the built-in baselines and each pack as a whole (docs/backtesting.md).
+
+    Deal rules are scored on the snapshot labels of `salesradar.alerts.outcomes`; the other
+    entity types on their outcome events (`OUTCOMES`). When the deal labels cannot be scored
+    (no closed outcome in the window, a horizon longer than the history) and only deal rules
+    were asked for, `BacktestError` names what is missing; otherwise each deal rule carries
+    that message as its note.
     """
     steps = replay_steps(start, end, step)
     horizon, observed_until = observation_bounds(start, end, horizon, as_of)
     weeks = len(steps) * step / dt.timedelta(weeks=1)
-    scores = []
-    for rule in sorted(rules, key=lambda rule: rule.key):
+    report = BacktestReport(
+        scores=[],
+        start=start,
+        end=end,
+        step=step,
+        horizon=horizon,
+        observed_until=observed_until,
+        snapshots=len(steps),
+    )
+    ordered = sorted(rules, key=lambda rule: rule.key)
+    deal_keys = set()
+    for rule in ordered:
         try:
-            scores.append(
-                score_rule(
-                    rule,
-                    steps,
-                    horizon=horizon,
-                    observed_until=observed_until,
-                    weeks=weeks,
-                    severity=severity,
+            if is_deal_rule(rule):
+                deal_keys.add(rule.key)
+        except Exception:  # an unknown metric is reported as the rule's error below
+            pass
+    deals: DealFrame | None = None
+    if deal_keys:
+        try:
+            deals = label_deals(steps, horizon=horizon, observed_until=observed_until, weeks=weeks)
+        except BacktestError as error:
+            if len(deal_keys) == len(ordered):
+                raise
+            report.deal_problem = str(error)
+    pack_flags: dict[str, list[pd.DataFrame]] = defaultdict(list)
+    for rule in ordered:
+        began = time.monotonic()
+        try:
+            if rule.key in deal_keys:
+                if deals is None:
+                    report.scores.append(
+                        RuleScore(
+                            rule=rule.key, entity_type="opportunity", note=report.deal_problem
+                        )
+                    )
+                    continue
+                score, flags = score_deal_rule(rule, steps, deals, severity=severity)
+                if flags is not None:
+                    pack_flags[rule.pack or "-"].append(flags)
+                report.scores.append(score)
+            else:
+                report.scores.append(
+                    score_rule(
+                        rule,
+                        steps,
+                        horizon=horizon,
+                        observed_until=observed_until,
+                        weeks=weeks,
+                        severity=severity,
+                    )
                 )
-            )
         except Exception as error:  # one broken rule must not stop the others
             logger.exception("backtest of rule %s failed", rule.key)
-            scores.append(
+            report.scores.append(
                 RuleScore(
                     rule=rule.key,
                     entity_type=entity_type_for(rule.grain),
                     error=f"{type(error).__name__}: {error}",
                 )
             )
-    return scores
+        if progress is not None:
+            progress(rule.key, time.monotonic() - began)
+    if deals is not None:
+        for pack, frames in sorted(pack_flags.items()):
+            flags = pd.concat(frames, ignore_index=True)
+            score = deal_outcomes.score_flags(
+                flags, deals.frame, weeks=weeks, entities=deals.entities
+            )
+            report.packs.append(deal_score(f"pack:{pack}", score, deals, kind="pack"))
+        report.baselines = baseline_rows(deals)
+    return report
+
+
+def deal_score(
+    name: str,
+    score: deal_outcomes.Score,
+    deals: DealFrame,
+    *,
+    kind: str = "rule",
+    curve: Sequence[CurvePoint] = (),
+    note: str = "",
+) -> RuleScore:
+    """Turn an outcomes `Score` into a report row, with the best baseline at its recall."""
+    match = best_at_recall(deals.baselines, score.recall) if kind != "baseline" else None
+    return RuleScore(
+        rule=name,
+        entity_type="opportunity",
+        population=score.in_scope,
+        alerts=score.alerts,
+        true_positives=score.hits,
+        false_positives=score.false_positives,
+        pending=score.pending,
+        bad_outcomes=score.met_outcome,
+        precision=score.precision,
+        recall=score.recall,
+        median_lead_days=score.median_lead_days,
+        false_alarms_per_rep_week=score.false_alarms_per_rep_week,
+        reps=score.owners,
+        weeks=score.weeks,
+        outcome_kinds=score.outcome_kinds,
+        outcome=str(deal_outcomes.OPPORTUNITY_OUTCOME),
+        note=note,
+        base_rate=score.base_rate,
+        lift=score.lift,
+        late=score.late,
+        lead_days_p25=score.lead_days_p25,
+        lead_days_p75=score.lead_days_p75,
+        alerts_per_rep_week=score.alerts_per_rep_week,
+        best_baseline=match.label() if match else "",
+        best_baseline_precision=match.precision if match else None,
+        best_baseline_recall=match.recall if match else None,
+        precision_over_baseline=(
+            score.precision - match.precision
+            if match is not None and score.precision is not None
+            else None
+        ),
+        kind=kind,
+        curve=[point.as_dict() for point in curve],
+    )
+
+
+def baseline_rows(deals: DealFrame) -> list[RuleScore]:
+    """One row per named baseline point (rotting>7, >14, >30, ...), with its family's curve."""
+    rows = []
+    for baseline in deals.baselines:
+        for level in baseline.named:
+            point = baseline.point(level)
+            if point is None:
+                continue
+            name = "flag_all" if baseline.key == "flag_all" else f"{baseline.key}>{level:g}"
+            rows.append(
+                deal_score(
+                    f"baseline:{name}", point.score, deals, kind="baseline", curve=baseline.curve
+                )
+            )
+    return rows
+
+
+def score_deal_rule(
+    rule: Rule, steps: Sequence[dt.datetime], deals: DealFrame, *, severity: Severity
+) -> tuple[RuleScore, pd.DataFrame | None]:
+    """Score one deal rule on the shared snapshot labels; return its row and its flags."""
+    condition = build_condition(rule.condition, f"rule {rule.key}.condition")
+    threshold = isinstance(condition, Threshold)
+    result = replay(rule, steps, None, severity=severity, keep_series=threshold)
+    if not result.first_seen:
+        return RuleScore(
+            rule=rule.key, entity_type="opportunity", note=no_history(rule, steps)
+        ), None
+    flags = deal_outcomes.flags_frame((case[0], flag.at) for case, flag in result.flags.items())
+    score = deal_outcomes.score_flags(
+        flags, deals.frame, weeks=deals.weeks, entities=deals.entities
+    )
+    curve: list[CurvePoint] = []
+    if isinstance(condition, Threshold):
+        curve = threshold_curve(result, condition.op, deals, current=condition_levels(condition))
+    return deal_score(rule.key, score, deals, curve=curve), flags
+
+
+def no_history(rule: Rule, steps: Sequence[dt.datetime]) -> str:
+    return _(
+        "the metric {metric} has no history in the rule's scope from {start} to {end}: it "
+        "returned no rows at any step, so there is nothing to score"
+    ).format(
+        metric=rule.metric, start=steps[0].date().isoformat(), end=steps[-1].date().isoformat()
+    )
+
+
+def condition_levels(condition: Threshold) -> dict[float, str]:
+    current = {}
+    if condition.danger is not None:
+        current[round(condition.danger, 2)] = "danger"
+    if condition.warning is not None:
+        current[round(condition.warning, 2)] = "warning"
+    return current
+
+
+def series_frame(result: Replay) -> pd.DataFrame:
+    """Every value a replay saw as a frame (entity, snapshot, value)."""
+    return pd.DataFrame(
+        [
+            (entity_id, result.steps[index], value)
+            for entity_id, by_step in result.series.items()
+            for index, value in by_step.items()
+            if value is not None and math.isfinite(value)
+        ],
+        columns=["entity", "snapshot", "value"],
+    ).astype({"entity": "int64"})
+
+
+def threshold_curve(
+    result: Replay, op: str, deals: DealFrame, *, current: Mapping[float, str]
+) -> list[CurvePoint]:
+    """Score the rule at every candidate level (quantiles of its values, its own levels).
+
+    The curve applies the level alone, without the ``for`` clause: it shows how well the
+    metric separates good from bad deals, from the loosest level to the strictest.
+    """
+    values = series_frame(result)
+    if values.empty:
+        return []
+    values["snapshot"] = pd.to_datetime(values["snapshot"], utc=True)
+    ordered = sorted(values["value"].tolist())
+    candidates = {quantile(ordered, q) for q in SUGGESTION_QUANTILES} | set(current)
+    compare = COMPARE[op]
+    points = []
+    for level in sorted(candidates, reverse=op in ("<", "<=")):
+        chosen = values.loc[compare(values["value"], level)]
+        score = deal_outcomes.score_flags(
+            chosen[["entity", "snapshot"]], deals.frame, weeks=deals.weeks, entities=deals.entities
+        )
+        points.append(CurvePoint(float(level), score))
+    return points
 
 
 def score_rule(
@@ -395,6 +717,8 @@ def score_rule(
             alerts=len(result.flags),
             note=unscored_reason(rule),
         )
+    if not result.first_seen:
+        return RuleScore(rule=rule.key, entity_type=entity_type, note=no_history(rule, steps))
     facts = outcome.facts(result.first_seen.keys(), steps[0], observed_until)
     counts = tally(
         {case: flag.at for case, flag in result.flags.items()},
@@ -405,10 +729,12 @@ def score_rule(
         observed_until=observed_until,
     )
     reps = count_reps(rule, steps[-1])
+    population = len(result.first_seen)
+    base_rate = counts.bad_outcomes / population if population else None
     return RuleScore(
         rule=rule.key,
         entity_type=entity_type,
-        population=len(result.first_seen),
+        population=population,
         alerts=counts.alerts,
         true_positives=counts.true_positives,
         false_positives=counts.false_positives,
@@ -422,6 +748,9 @@ def score_rule(
         weeks=weeks,
         outcome_kinds=counts.outcome_kinds,
         outcome=str(outcome.description),
+        base_rate=base_rate,
+        lift=(counts.precision / base_rate if counts.precision is not None and base_rate else None),
+        alerts_per_rep_week=counts.alerts / reps / weeks if reps and weeks else None,
     )
 
 
@@ -454,6 +783,7 @@ def suggest_thresholds(
     end: dt.datetime,
     step: dt.timedelta = DEFAULT_STEP,
     target_precision: float = 0.7,
+    target_recall: float | None = None,
     horizon: dt.timedelta | None = None,
     as_of: dt.datetime | None = None,
 ) -> list[Suggestion]:
@@ -461,9 +791,12 @@ def suggest_thresholds(
 
     Candidates are the 5 %, 10 %, ... 95 % quantiles of every value the rule's metric
     returned during the replay (rounded to two decimals), plus the rule's own warning and
-    danger levels; they come back from the loosest (most alerts) to the strictest. The
-    recommended level is the one that catches the most bad outcomes (highest recall) among
-    those whose precision reaches ``target_precision``; on a tie, the one with fewer alerts.
+    danger levels; they come back from the loosest (most alerts) to the strictest. With
+    ``target_recall`` the recommended level is the one with the highest lift among those
+    catching at least that share of bad outcomes; otherwise the one that catches the most
+    (highest recall) among those whose precision reaches ``target_precision``. Ties go to
+    fewer alerts. Deal rules are scored on the snapshot labels and each level is set
+    against the best baseline at its recall (``beats_baseline``).
     """
     condition = build_condition(rule.condition, f"rule {rule.key}.condition")
     if not isinstance(condition, Threshold):
@@ -475,6 +808,8 @@ def suggest_thresholds(
         )
     if not 0 < target_precision <= 1:
         raise BacktestError(_("the target precision must be above 0 and at most 1"))
+    if target_recall is not None and not 0 < target_recall <= 1:
+        raise BacktestError(_("the target recall must be above 0 and at most 1"))
     outcome = outcome_for(rule)
     if outcome is None:
         raise BacktestError(
@@ -484,6 +819,12 @@ def suggest_thresholds(
         )
     steps = replay_steps(start, end, step)
     horizon, observed_until = observation_bounds(start, end, horizon, as_of)
+    weeks = len(steps) * step / dt.timedelta(weeks=1)
+    deals = (
+        label_deals(steps, horizon=horizon, observed_until=observed_until, weeks=weeks)
+        if is_deal_rule(rule)
+        else None
+    )
     result = replay(rule, steps, outcome, keep_series=True)
     values = sorted(
         value
@@ -497,45 +838,93 @@ def suggest_thresholds(
                 "rule {rule} saw no values from {start} to {end}; there is nothing to learn from"
             ).format(rule=rule.key, start=start.date().isoformat(), end=end.date().isoformat())
         )
-    facts = outcome.facts(result.first_seen.keys(), steps[0], observed_until)
     for_clause = parse_for(rule.for_clause or None, f"rule {rule.key}.for")
-    reps = count_reps(rule, steps[-1])
-    weeks = len(steps) * step / dt.timedelta(weeks=1)
-    current = {}
-    if condition.danger is not None:
-        current[round(condition.danger, 2)] = "danger"
-    if condition.warning is not None:
-        current[round(condition.warning, 2)] = "warning"
+    current = condition_levels(condition)
     candidates = {quantile(values, q) for q in SUGGESTION_QUANTILES} | set(current)
     tighter_is_higher = condition.op in (">", ">=")
-    suggestions = []
-    for threshold in sorted(candidates, reverse=not tighter_is_higher):
-        flags = flags_at_level(result, outcome, condition.op, threshold, for_clause)
-        counts = tally(
-            flags,
-            facts,
-            result.first_seen,
-            outcome,
-            horizon=horizon,
-            observed_until=observed_until,
-        )
-        suggestions.append(
-            Suggestion(
-                op=condition.op,
-                threshold=threshold,
-                alerts=counts.alerts,
-                true_positives=counts.true_positives,
-                false_positives=counts.false_positives,
-                pending=counts.pending,
-                bad_outcomes=counts.bad_outcomes,
-                precision=counts.precision,
-                recall=counts.recall,
-                median_lead_days=counts.median_lead_days,
-                false_alarms_per_rep_week=false_alarm_rate(counts.false_positives, reps, weeks),
-                current=current.get(threshold, ""),
+    levels = sorted(candidates, reverse=not tighter_is_higher)
+    if deals is not None:
+        suggestions = [
+            deal_suggestion(
+                condition.op,
+                level,
+                flags_at_level(result, outcome, condition.op, level, for_clause),
+                deals,
+                current.get(level, ""),
             )
-        )
-    return mark_recommended(suggestions, target_precision)
+            for level in levels
+        ]
+    else:
+        facts = outcome.facts(result.first_seen.keys(), steps[0], observed_until)
+        reps = count_reps(rule, steps[-1])
+        suggestions = []
+        for threshold in levels:
+            flags = flags_at_level(result, outcome, condition.op, threshold, for_clause)
+            counts = tally(
+                flags,
+                facts,
+                result.first_seen,
+                outcome,
+                horizon=horizon,
+                observed_until=observed_until,
+            )
+            base_rate = counts.bad_outcomes / len(result.first_seen) if result.first_seen else None
+            suggestions.append(
+                Suggestion(
+                    op=condition.op,
+                    threshold=threshold,
+                    alerts=counts.alerts,
+                    true_positives=counts.true_positives,
+                    false_positives=counts.false_positives,
+                    pending=counts.pending,
+                    bad_outcomes=counts.bad_outcomes,
+                    precision=counts.precision,
+                    recall=counts.recall,
+                    median_lead_days=counts.median_lead_days,
+                    false_alarms_per_rep_week=false_alarm_rate(counts.false_positives, reps, weeks),
+                    current=current.get(threshold, ""),
+                    base_rate=base_rate,
+                    lift=(
+                        counts.precision / base_rate
+                        if counts.precision is not None and base_rate
+                        else None
+                    ),
+                )
+            )
+    return mark_recommended(suggestions, target_precision, target_recall)
+
+
+def deal_suggestion(
+    op: str, level: float, flags: Mapping[Case, dt.datetime], deals: DealFrame, current: str
+) -> Suggestion:
+    frame = deal_outcomes.flags_frame((case[0], at) for case, at in flags.items())
+    score = deal_outcomes.score_flags(
+        frame, deals.frame, weeks=deals.weeks, entities=deals.entities
+    )
+    match = best_at_recall(deals.baselines, score.recall)
+    return Suggestion(
+        op=op,
+        threshold=level,
+        alerts=score.alerts,
+        true_positives=score.hits,
+        false_positives=score.false_positives,
+        pending=score.pending,
+        bad_outcomes=score.met_outcome,
+        precision=score.precision,
+        recall=score.recall,
+        median_lead_days=score.median_lead_days,
+        false_alarms_per_rep_week=score.false_alarms_per_rep_week,
+        current=current,
+        base_rate=score.base_rate,
+        lift=score.lift,
+        best_baseline=match.label() if match else "",
+        best_baseline_precision=match.precision if match else None,
+        beats_baseline=(
+            None
+            if score.precision is None or score.recall in (None, 0.0)
+            else match is None or score.precision > match.precision
+        ),
+    )
 
 
 def quantile(values: Sequence[float], q: float) -> float:
@@ -574,17 +963,35 @@ def flags_at_level(
     return flags
 
 
-def mark_recommended(suggestions: list[Suggestion], target: float) -> list[Suggestion]:
-    reaching = [
-        (index, suggestion)
-        for index, suggestion in enumerate(suggestions)
-        if suggestion.precision is not None and suggestion.precision >= target
-    ]
+def mark_recommended(
+    suggestions: list[Suggestion], target_precision: float, target_recall: float | None = None
+) -> list[Suggestion]:
+    """Mark the level to use: the highest lift at the requested recall, or the highest
+    recall at the requested precision; never simply the loosest level."""
+    if target_recall is not None:
+        reaching = [
+            (index, suggestion)
+            for index, suggestion in enumerate(suggestions)
+            if suggestion.recall is not None
+            and suggestion.recall >= target_recall
+            and suggestion.precision is not None
+        ]
+
+        def rank(item: tuple[int, Suggestion]) -> tuple[float, ...]:
+            return (item[1].lift or item[1].precision or 0.0, -item[1].alerts, item[0])
+    else:
+        reaching = [
+            (index, suggestion)
+            for index, suggestion in enumerate(suggestions)
+            if suggestion.precision is not None and suggestion.precision >= target_precision
+        ]
+
+        def rank(item: tuple[int, Suggestion]) -> tuple[float, ...]:
+            return (item[1].recall or 0.0, -item[1].alerts, -item[0])
+
     if not reaching:
         return suggestions
-    best, _suggestion = max(
-        reaching, key=lambda item: (item[1].recall or 0.0, -item[1].alerts, -item[0])
-    )
+    best, _suggestion = max(reaching, key=rank)
     return [
         Suggestion(**{**asdict(suggestion), "recommended": index == best})
         for index, suggestion in enumerate(suggestions)

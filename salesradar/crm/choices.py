@@ -98,6 +98,7 @@ class LifecycleEvent(models.TextChoices):
 class NurtureStepKind(models.TextChoices):
     TASK = "task", _("Task for a rep")
     EMAIL = "email", _("Email to the lead")
+    SMS = "sms", _("SMS to the lead")
 
 
 class NurtureStatus(models.TextChoices):

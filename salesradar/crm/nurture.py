@@ -1,10 +1,13 @@
 """Nurture: a lead marked "not now" is kept warm by a sequence of steps until it responds.
 
-A sequence is a list of steps ``{"day": N, "kind": "task"|"email", ...}`` counted in days
-from the enrolment. A task step creates an ``activities.Task`` for the lead's owner (or the
-rep who last had it); an email step queues a ``Delivery`` to the lead's address on the
-sequence's email channel. ``advance_nurture(at)`` runs every due step of every enrolment in
-one pass; ``lead_responded`` ends the sequence and puts the lead back to work.
+A sequence is a list of steps ``{"day": N, "kind": "task"|"email"|"sms", ...}`` counted in
+days from the enrolment. A task step creates an ``activities.Task`` for the lead's owner (or
+the rep who last had it); an email step queues a ``Delivery`` to the lead's address on the
+sequence's email channel; an SMS step (``{"kind": "sms", "channel": "<channel name>",
+"text": "..."}``) queues one to the lead's phone on that SMS channel, whose template, quiet
+hours, per-number limits and opt-outs apply. ``advance_nurture(at)`` runs every due step of
+every enrolment in one pass; ``lead_responded`` ends the sequence and puts the lead back to
+work.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def validate_steps(steps: Any) -> None:
         previous = day
         if step.get("kind") not in NurtureStepKind.values:
             raise ValidationError(
-                {"steps": _("{where}: kind must be task or email.").format(where=where)}
+                {"steps": _("{where}: kind must be task, email or sms.").format(where=where)}
             )
         if step["kind"] == NurtureStepKind.TASK and not step.get("title"):
             raise ValidationError(
@@ -61,6 +64,18 @@ def validate_steps(steps: Any) -> None:
             raise ValidationError(
                 {"steps": _("{where}: an email needs a subject and a text.").format(where=where)}
             )
+        if step["kind"] == NurtureStepKind.SMS:
+            _validate_sms_step(step, where)
+
+
+def _validate_sms_step(step: dict[str, Any], where: str) -> None:
+    from salesradar.notify.models import Channel
+
+    channel = Channel.objects.filter(name=step.get("channel") or "").first()
+    if channel is None or not channel.kind.endswith("_sms"):
+        raise ValidationError(
+            {"steps": _("{where}: an SMS needs the name of an SMS channel.").format(where=where)}
+        )
 
 
 def default_sequence() -> NurtureSequence:
@@ -132,7 +147,7 @@ def advance_nurture(*, at: dt.datetime) -> dict[str, int]:
     from salesradar.notify.models import Delivery
 
     require_aware(at, "at")
-    counts = {"tasks": 0, "emails": 0, "finished": 0}
+    counts = {"tasks": 0, "emails": 0, "sms": 0, "finished": 0}
     with transaction.atomic():
         due = list(
             NurtureEnrollment.objects.filter(status=NurtureStatus.ACTIVE, next_due_at__lte=at)
@@ -143,12 +158,15 @@ def advance_nurture(*, at: dt.datetime) -> dict[str, int]:
                 status=NurtureStatus.ACTIVE, next_due_at__lte=at
             ).select_related("sequence", "sequence__email_channel", "lead")
         )
-        tasks, emails = [], []
+        tasks, emails, sms = [], [], []
+        sms_channels: dict[str, Any] = {}
         for enrollment in due:
             steps = enrollment.sequence.steps
             lead = enrollment.lead
             step = steps[enrollment.next_step] if enrollment.next_step < len(steps) else None
             if step is not None:
+                if step["kind"] == NurtureStepKind.SMS and lead.phone:
+                    sms.append(_sms_delivery(step, lead, at, sms_channels))
                 assignee = lead.owner_id or lead.previous_owner_id
                 if step["kind"] == NurtureStepKind.TASK and assignee:
                     tasks.append(
@@ -196,11 +214,43 @@ def advance_nurture(*, at: dt.datetime) -> dict[str, int]:
                 )
         Task.objects.bulk_create(tasks, batch_size=2000)
         Delivery.objects.bulk_create(emails, batch_size=2000)
+        Delivery.objects.bulk_create([d for d in sms if d is not None], batch_size=2000)
         NurtureEnrollment.objects.bulk_update(
             due, ["next_step", "status", "ended_at", "next_due_at"], batch_size=1000
         )
         counts["tasks"], counts["emails"] = len(tasks), len(emails)
+        counts["sms"] = sum(1 for d in sms if d is not None)
     return counts
+
+
+def _sms_delivery(
+    step: dict[str, Any], lead: Lead, at: dt.datetime, channels: dict[str, Any]
+) -> Any:
+    """Queue one nurture SMS to the lead's phone, or None when its channel has gone."""
+    from salesradar.notify.models import Channel, Delivery
+
+    name = step.get("channel") or ""
+    if name not in channels:  # one lookup per channel and pass, not per lead
+        channels[name] = Channel.objects.filter(name=name, enabled=True).first()
+    channel = channels[name]
+    if channel is None:
+        return None
+    return Delivery(
+        channel=channel,
+        evaluation_at=at,
+        next_attempt_at=at,
+        payload={
+            "language": "zh-hans",
+            "subject": step.get("subject", ""),
+            "text": step.get("text", ""),
+            "markdown": step.get("text", ""),
+            "html": "",
+            "items": [],
+            "recipient_name": lead.contact_name or lead.company_name,
+            "recipient_mobile": lead.phone,
+            "mention_mobiles": [],
+        },
+    )
 
 
 def _supports_of() -> bool:

@@ -31,6 +31,8 @@ class Preset:
     source: str
     headers: dict[str, str]  # header as the vendor writes it -> our column key
     stage_suggestions: dict[str, str] = field(default_factory=dict)  # their stage -> our key
+    # column key -> their value -> ours, for choices the vendor spells its own way (lead status)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def folded(self) -> dict[str, str]:
         return {fold(header): key for header, key in self.headers.items()}
@@ -277,20 +279,39 @@ def known_header_names(kind: Kind | None = None) -> frozenset[str]:
     return frozenset(fold(header) for preset in candidates(kind) for header in preset.headers)
 
 
+@dataclass(frozen=True)
+class PresetScore:
+    preset: Preset
+    matched: int  # the file's headers this preset knows
+    vendor: int  # 1 for a vendor's preset, 0 for our template (wins a tie)
+
+
+def rank_presets(headers: list[str], kind: Kind | None = None) -> list[PresetScore]:
+    """Score every preset on header overlap, best first (those matching at least one)."""
+    folded = {fold(header) for header in headers}
+    scores = [
+        PresetScore(
+            preset,
+            len(folded & set(preset.folded())),
+            int(preset.source != "salesradar" and "external_id" in preset.headers.values()),
+        )
+        for preset in candidates(kind)
+    ]
+    scores = [score for score in scores if score.matched]
+    scores.sort(key=lambda score: (-score.matched, -score.vendor))  # stable: registration order
+    return scores
+
+
 def detect_preset(headers: list[str], kind: Kind | None = None) -> Preset | None:
     """Return the preset whose headers best match ``headers``, or None when none fits.
 
-    A vendor's preset wins over the template at equal matches, since its source tells where
-    the external ids come from.
+    A vendor's preset with an id column wins over the template at equal matches, since its
+    source tells where the external ids come from; without an id column the template wins.
     """
-    folded = {fold(header) for header in headers}
-    best: tuple[int, int, Preset] | None = None
-    for preset in candidates(kind):
-        matched = len(folded & set(preset.folded()))
-        vendor = 0 if preset.source == "salesradar" else 1
-        if matched >= MIN_MATCHED_HEADERS and (best is None or (matched, vendor) > best[:2]):
-            best = (matched, vendor, preset)
-    return best[2] if best else None
+    ranked = rank_presets(headers, kind)
+    if not ranked or ranked[0].matched < MIN_MATCHED_HEADERS:
+        return None
+    return ranked[0].preset
 
 
 def mapping_from_preset(headers: list[str], preset: Preset | None) -> dict[str, str]:
@@ -310,3 +331,464 @@ def mapping_from_preset(headers: list[str], preset: Preset | None) -> dict[str, 
             mapping[header] = key
             used.add(key)
     return mapping
+
+
+# --------------------------------------------------------------------------- more presets
+# Header names as each vendor documents them: Salesforce Data Loader writes the objects' API
+# names (Account, Contact, Lead, Opportunity, OpportunityHistory, User); HubSpot's exports
+# the property labels; Pipedrive "Object - Field"; Odoo either technical field names (an
+# "export all" with "I want to update data") or their labels; Zoho the field labels; the
+# Chinese CRMs (纷享销客, 销售易, 简道云, 钉钉客户管理) their default field names.
+
+SALESFORCE_LEAD_STATUSES = {
+    "Open - Not Contacted": "new",
+    "Working - Contacted": "contacted",
+    "Closed - Converted": "converted",
+    "Closed - Not Converted": "disqualified",
+}
+HUBSPOT_LEAD_STATUSES = {
+    "NEW": "new",
+    "OPEN": "assigned",
+    "IN_PROGRESS": "contacted",
+    "ATTEMPTED_TO_CONTACT": "contacted",
+    "CONNECTED": "contacted",
+    "OPEN_DEAL": "qualified",
+    "UNQUALIFIED": "disqualified",
+    "BAD_TIMING": "recycled",
+}
+ZOHO_LEAD_STATUSES = {
+    "Not Contacted": "new",
+    "Attempted to Contact": "contacted",
+    "Contact in Future": "recycled",
+    "Contacted": "contacted",
+    "Pre-Qualified": "qualified",
+    "Not Qualified": "disqualified",
+    "Junk Lead": "disqualified",
+    "Lost Lead": "disqualified",
+}
+PIPEDRIVE_LEAD_STATUSES = {"Open": "new", "Archived": "disqualified"}
+ODOO_LEAD_STATUSES = {"New": "new", "Qualified": "qualified", "Lost": "disqualified"}
+CHINESE_STAGES = {
+    "初步接洽": "initial_contact",
+    "验证客户": "initial_contact",
+    "需求确定": "needs_confirmed",
+    "需求分析": "needs_confirmed",
+    "方案/报价": "proposal",
+    "方案报价": "proposal",
+    "谈判审核": "negotiation",
+    "商务谈判": "negotiation",
+    "赢单": "won",
+    "输单": "lost",
+    "成交": "won",
+    "丢单": "lost",
+}
+
+
+def _preset(
+    key: str,
+    label: str,
+    kind: str,
+    source: str,
+    headers: dict[str, str],
+    stages: dict[str, str] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+) -> None:
+    register_preset(Preset(key, label, kind, source, headers, stages or {}, values or {}))
+
+
+_preset(
+    "salesforce-api-account",
+    "Salesforce Data Loader (Account)",
+    "customers",
+    "salesforce",
+    {
+        "Id": "external_id",
+        "AccountNumber": "code",
+        "Name": "name",
+        "Industry": "industry",
+        "BillingState": "region",
+        "OwnerId": "owner",
+        "CreatedDate": "created_at",
+    },
+)
+_preset(
+    "salesforce-api-contact",
+    "Salesforce Data Loader (Contact)",
+    "contacts",
+    "salesforce",
+    {
+        "Id": "external_id",
+        "AccountId": "customer",
+        "Name": "name",
+        "Title": "title",
+        "Phone": "phone",
+        "Email": "email",
+        "CreatedDate": "created_at",
+    },
+)
+_preset(
+    "salesforce-api-lead",
+    "Salesforce Data Loader (Lead)",
+    "leads",
+    "salesforce",
+    {
+        "Id": "external_id",
+        "Company": "company_name",
+        "Name": "contact_name",
+        "Phone": "phone",
+        "Email": "email",
+        "State": "region",
+        "Industry": "industry",
+        "Status": "status",
+        "OwnerId": "owner",
+        "CreatedDate": "created_at",
+    },
+    values={"status": SALESFORCE_LEAD_STATUSES},
+)
+_preset(
+    "salesforce-api-opportunity",
+    "Salesforce Data Loader (Opportunity)",
+    "opportunities",
+    "salesforce",
+    {
+        "Id": "external_id",
+        "Name": "name",
+        "AccountId": "customer",
+        "StageName": "stage",
+        "Amount": "amount",
+        "CurrencyIsoCode": "currency",
+        "CloseDate": "expected_close_date",
+        "OwnerId": "owner",
+        "CreatedDate": "created_at",
+    },
+    SALESFORCE_STAGES,
+)
+_preset(
+    "salesforce-api-opportunityhistory",
+    "Salesforce Data Loader (OpportunityHistory)",
+    "stage_history",
+    "salesforce",
+    {
+        "Id": "external_id",
+        "OpportunityId": "opportunity",
+        "StageName": "to_stage",
+        "CreatedDate": "changed_at",
+        "CreatedById": "changed_by",
+    },
+    SALESFORCE_STAGES,
+)
+_preset(
+    "salesforce-api-user",
+    "Salesforce Data Loader (User)",
+    "users",
+    "salesforce",
+    {
+        "Id": "external_id",
+        "Username": "username",
+        "FirstName": "first_name",
+        "LastName": "last_name",
+        "Email": "email",
+        "MobilePhone": "phone",
+        "IsActive": "is_active",
+        "ManagerId": "manager",
+    },
+)
+_preset(
+    "salesforce-leads",
+    "Salesforce (Lead report)",
+    "leads",
+    "salesforce",
+    {
+        "Lead ID": "external_id",
+        "Company / Account": "company_name",
+        "Company": "company_name",
+        "Lead Status": "status",
+        "Lead Source": "source",
+        "Lead Owner": "owner",
+        "Phone": "phone",
+        "Email": "email",
+        "State/Province": "region",
+        "Create Date": "created_at",
+    },
+    values={"status": SALESFORCE_LEAD_STATUSES},
+)
+_preset(
+    "salesforce-opportunity-history",
+    "Salesforce (Opportunity History report)",
+    "stage_history",
+    "salesforce",
+    {
+        "Opportunity ID": "opportunity",
+        "From Stage": "from_stage",
+        "To Stage": "to_stage",
+        "Last Modified": "changed_at",
+        "Edit Date": "changed_at",
+        "Last Modified By": "changed_by",
+    },
+    SALESFORCE_STAGES,
+)
+_preset(
+    "hubspot-contacts",
+    "HubSpot (contacts)",
+    "contacts",
+    "hubspot",
+    {
+        "Record ID": "external_id",
+        "Associated Company": "customer",
+        "Company Name": "customer",
+        "Job Title": "title",
+        "Phone Number": "phone",
+        "Email": "email",
+        "Create Date": "created_at",
+    },
+)
+_preset(
+    "hubspot-leads",
+    "HubSpot (contacts as leads)",
+    "leads",
+    "hubspot",
+    {
+        "Record ID": "external_id",
+        "Company Name": "company_name",
+        "Lead Status": "status",
+        "Phone Number": "phone",
+        "Email": "email",
+        "Contact owner": "owner",
+        "Create Date": "created_at",
+        "State/Region": "region",
+        "Industry": "industry",
+    },
+    values={"status": HUBSPOT_LEAD_STATUSES},
+)
+_preset(
+    "hubspot-owners",
+    "HubSpot (users and owners)",
+    "users",
+    "hubspot",
+    {
+        "Owner ID": "external_id",
+        "User ID": "external_id",
+        "First Name": "first_name",
+        "Last Name": "last_name",
+        "Email": "email",
+        "Team": "team",
+        "Teams": "team",
+    },
+)
+_preset(
+    "pipedrive-organizations",
+    "Pipedrive (organizations)",
+    "customers",
+    "pipedrive",
+    {
+        "Organization - ID": "external_id",
+        "Organization - Name": "name",
+        "Organization - Owner": "owner",
+        "Organization - Address - State/County": "region",
+        "Organization - Industry": "industry",
+        "Organization - Organization created": "created_at",
+    },
+)
+_preset(
+    "pipedrive-persons",
+    "Pipedrive (persons)",
+    "contacts",
+    "pipedrive",
+    {
+        "Person - ID": "external_id",
+        "Person - Name": "name",
+        "Person - Organization": "customer",
+        "Person - Job title": "title",
+        "Person - Phone": "phone",
+        "Person - Email": "email",
+        "Person - Person created": "created_at",
+    },
+)
+_preset(
+    "odoo-crm-lead-technical",
+    "Odoo CRM (crm.lead, technical names)",
+    "opportunities",
+    "odoo",
+    {
+        "id": "external_id",
+        "name": "name",
+        "partner_id": "customer",
+        "stage_id": "stage",
+        "expected_revenue": "amount",
+        "company_currency": "currency",
+        "user_id": "owner",
+        "date_deadline": "expected_close_date",
+        "create_date": "created_at",
+        "lost_reason_id": "lost_reason",
+    },
+    ODOO_STAGES,
+)
+_preset(
+    "odoo-res-partner",
+    "Odoo (res.partner, labels)",
+    "customers",
+    "odoo",
+    {
+        "ID": "external_id",
+        "Name": "name",
+        "Display Name": "name",
+        "Tax ID": "credit_code",
+        "Industry": "industry",
+        "State": "region",
+        "Salesperson": "owner",
+        "Created on": "created_at",
+    },
+)
+_preset(
+    "odoo-res-partner-technical",
+    "Odoo (res.partner, technical names)",
+    "customers",
+    "odoo",
+    {
+        "id": "external_id",
+        "name": "name",
+        "vat": "credit_code",
+        "industry_id": "industry",
+        "state_id": "region",
+        "user_id": "owner",
+        "create_date": "created_at",
+    },
+)
+_preset(
+    "odoo-mail-tracking-value",
+    "Odoo (mail.tracking.value, the chatter's stage changes)",
+    "stage_history",
+    "odoo",
+    {
+        "id": "external_id",
+        "mail_message_id/res_id": "opportunity",
+        "old_value_char": "from_stage",
+        "new_value_char": "to_stage",
+        "create_date": "changed_at",
+        "create_uid": "changed_by",
+    },
+    ODOO_STAGES,
+)
+_preset(
+    "zoho-accounts",
+    "Zoho CRM (Accounts)",
+    "customers",
+    "zoho",
+    {
+        "Record Id": "external_id",
+        "Account Number": "code",
+        "Account Name": "name",
+        "Industry": "industry",
+        "Billing State": "region",
+        "Account Owner": "owner",
+        "Created Time": "created_at",
+    },
+)
+_preset(
+    "zoho-contacts",
+    "Zoho CRM (Contacts)",
+    "contacts",
+    "zoho",
+    {
+        "Record Id": "external_id",
+        "Account Name": "customer",
+        "Full Name": "name",
+        "Title": "title",
+        "Phone": "phone",
+        "Email": "email",
+        "Created Time": "created_at",
+    },
+)
+_preset(
+    "zoho-leads",
+    "Zoho CRM (Leads)",
+    "leads",
+    "zoho",
+    {
+        "Record Id": "external_id",
+        "Company": "company_name",
+        "Full Name": "contact_name",
+        "Lead Status": "status",
+        "Lead Source": "source",
+        "Phone": "phone",
+        "Email": "email",
+        "Lead Owner": "owner",
+        "Created Time": "created_at",
+    },
+    values={"status": ZOHO_LEAD_STATUSES},
+)
+_preset(
+    "pipedrive-leads",
+    "Pipedrive (leads)",
+    "leads",
+    "pipedrive",
+    {
+        "Lead - ID": "external_id",
+        "Lead - Title": "company_name",
+        "Lead - Organization": "company_name",
+        "Lead - Owner": "owner",
+        "Lead - Status": "status",
+        "Lead - Lead created": "created_at",
+    },
+    values={"status": PIPEDRIVE_LEAD_STATUSES},
+)
+_preset(
+    "odoo-crm-lead-leads",
+    "Odoo CRM (crm.lead as leads)",
+    "leads",
+    "odoo",
+    {
+        "ID": "external_id",
+        "Company Name": "company_name",
+        "Contact Name": "contact_name",
+        "Phone": "phone",
+        "Email": "email",
+        "Stage": "status",
+        "Salesperson": "owner",
+        "Created on": "created_at",
+    },
+    values={"status": ODOO_LEAD_STATUSES},
+)
+# 纷享销客, 销售易, 简道云 and 钉钉客户管理 export the same default field names, so one preset
+# serves them (a file cannot tell which of them wrote it: give --source to say).
+CHINESE_CRMS = "纷享销客 / 销售易 / 简道云 / 钉钉客户管理"
+_preset(
+    "chinese-crm-customers",
+    f"{CHINESE_CRMS}（客户）",
+    "customers",
+    "chinese-crm",
+    {
+        "客户编号": "code",
+        "客户名称": "name",
+        "负责人": "owner",
+        "所属行业": "industry",
+        "行业": "industry",
+        "省份": "region",
+        "所在省份": "region",
+        "地区": "region",
+        "客户级别": "tier",
+        "统一社会信用代码": "credit_code",
+        "创建时间": "created_at",
+    },
+)
+_preset(
+    "chinese-crm-opportunities",
+    f"{CHINESE_CRMS}（商机）",
+    "opportunities",
+    "chinese-crm",
+    {
+        "商机编号": "code",
+        "商机名称": "name",
+        "客户名称": "customer",
+        "商机阶段": "stage",
+        "销售阶段": "stage",
+        "预计成交金额": "amount",
+        "商机金额": "amount",
+        "币种": "currency",
+        "预计成交日期": "expected_close_date",
+        "负责人": "owner",
+        "创建时间": "created_at",
+        "输单原因": "lost_reason",
+    },
+    CHINESE_STAGES,
+)

@@ -369,6 +369,8 @@ register(
             external_id(),
             Column("username", _("User name"), "用户名", TEXT, "username", max_length=150),
             Column("name", _("Name"), "姓名", TEXT, None, max_length=150),
+            Column("first_name", _("First name"), "名", TEXT, "first_name", max_length=150),
+            Column("last_name", _("Last name"), "姓", TEXT, "last_name", max_length=150),
             Column("email", _("Email"), "邮箱", EMAIL, "email", max_length=254),
             Column("team", _("Team"), "团队", TEAM, "team_id"),
             Column("role", _("Role"), "角色", CHOICE, "role", choices=Role),

@@ -61,6 +61,7 @@ from salesradar.imports.parsing import (
     parse_money,
 )
 from salesradar.imports.presets import (
+    PRESETS,
     Preset,
     detect_preset,
     fold,
@@ -329,6 +330,11 @@ class _Context:
         self.unknown_rows: set[int] = set()
         self.rows_without_currency: set[int] = set()
         self.date_order: str | None = options.date_order or None
+        preset = PRESETS.get(options.preset)
+        self.value_maps: dict[str, dict[str, str]] = {
+            key: {fold(theirs): ours for theirs, ours in spellings.items()}
+            for key, spellings in (preset.values if preset else {}).items()
+        }
 
     def error(self, row: int, column: str, value: Any, reason: str) -> None:
         """Report a refused cell under the file's own name for its column."""
@@ -397,7 +403,7 @@ def _read_cell(column: schema.Column, raw: Any, ctx: _Context) -> Any:
         if lookup is None:
             lookup = schema.choice_lookup(column.choices)
             ctx.cache[("choice", column.key)] = lookup
-        value = lookup.get(text.casefold())
+        value = lookup.get(text.casefold()) or ctx.value_maps.get(column.key, {}).get(fold(text))
         if value is None:
             raise CellError(
                 _("not one of: {choices}").format(
@@ -482,6 +488,11 @@ def _load_people(ctx: _Context) -> None:
     for team in Team.objects.only("id", "code", "name"):
         add(teams, team.code, team.pk)
         add(teams, team.name, team.pk)
+    # the ids users were imported under from this source (Salesforce 005..., HubSpot owner ids)
+    for external, user_id in ExternalRef.objects.filter(
+        source=ctx.options.source, content_type=ContentType.objects.get_for_model(User)
+    ).values_list("external_id", "object_id"):
+        users[external.casefold()] = user_id
     # a remembered or given owner map wins over a name that happens to match
     for value, user_id in OwnerMapping.objects.filter(source=ctx.options.source).values_list(
         "value", "user_id"
@@ -939,7 +950,10 @@ def _prepare_user(row: ParsedRow, ctx: _Context) -> bool:
     if name:
         values["first_name"], values["last_name"] = split_full_name(name)
     if not values.get("username"):
-        source = values.get("email") or name
+        full = " ".join(
+            part for part in (values.get("first_name"), values.get("last_name")) if part
+        )
+        source = values.get("email") or name or full
         if not source:
             ctx.error(row.number, "username", "", _("give a user name, an e-mail or a name"))
             return False

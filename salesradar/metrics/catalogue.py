@@ -10,7 +10,6 @@ is the one a rule judges and the older ones are its history.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +20,9 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
+    DurationField,
     Exists,
+    ExpressionWrapper,
     F,
     Max,
     OuterRef,
@@ -201,22 +202,26 @@ def fill_periods(
     return rows
 
 
-def stage_as_of(at: dt.datetime) -> tuple[Subquery, Subquery]:
-    """Return subqueries for an opportunity's stage id and its entry time as of ``at``."""
+def stage_as_of(at: dt.datetime) -> tuple[Coalesce, Coalesce]:
+    """Return expressions for an opportunity's stage id and its entry time as of ``at``.
+
+    The latest stage change by ``at`` decides; an opportunity entered without any history
+    (admin, import) counts in its recorded stage. ``COALESCE`` looks for any history only
+    when there is no change by ``at``, so an open deal costs two index probes, not four.
+    """
     latest = StageChange.objects.filter(opportunity=OuterRef("pk"), changed_at__lte=at).order_by(
         "-changed_at", "-id"
     )
-    # An opportunity entered without any history (admin, import) counts in its recorded stage.
-    anything = StageChange.objects.filter(opportunity=OuterRef("pk"))
+    no_history = ~Exists(StageChange.objects.filter(opportunity=OuterRef("pk")))
     return (
-        Case(
-            When(~Exists(anything), then=F("stage_id")),
-            default=Subquery(latest.values("to_stage_id")[:1]),
+        Coalesce(
+            Subquery(latest.values("to_stage_id")[:1]),
+            Case(When(no_history, then=F("stage_id")), output_field=BigIntegerField()),
             output_field=BigIntegerField(),
         ),
-        Case(
-            When(~Exists(anything), then=F("stage_entered_at")),
-            default=Subquery(latest.values("changed_at")[:1], output_field=DateTimeField()),
+        Coalesce(
+            Subquery(latest.values("changed_at")[:1], output_field=DateTimeField()),
+            Case(When(no_history, then=F("stage_entered_at")), output_field=DateTimeField()),
             output_field=DateTimeField(),
         ),
     )
@@ -439,11 +444,15 @@ class CustomerDaysSinceLastActivity(Metric):
     def rows(
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
+        # The newest known follow-up per customer, found through the (customer, occurred_at)
+        # index: one short probe per customer instead of grouping every activity.
+        newest = (
+            Activity.objects.filter(activity_known_by(at), customer=OuterRef("pk"))
+            .order_by("-occurred_at")
+            .values("occurred_at")[:1]
+        )
         queryset = customers_in_scope(at, scope).annotate(
-            last_activity=Max(
-                "activities__occurred_at",
-                filter=activity_known_by(at, "activities__"),
-            )
+            last_activity=Subquery(newest, output_field=DateTimeField())
         )
         return [
             MetricRow(pk, (at - (last or created)) / DAY, None, owner_id, team_id, {"tier": tier})
@@ -1043,8 +1052,9 @@ class OrgQuoteHitRate(TeamQuoteHitRate):
 class PeriodMeanDuration(PeriodRatio):
     """Base for the mean time between two timestamps of rows ending in each period.
 
-    Date arithmetic differs between databases, so the durations are summed in Python from
-    one query over the rows of the window: still one query for every entity.
+    One query over the window: per period, the database sums the durations of the rows
+    ending in it and counts them (a filtered aggregate per period, no per-row truncation),
+    and only those sums come back.
     """
 
     unit_length = DAY
@@ -1059,21 +1069,41 @@ class PeriodMeanDuration(PeriodRatio):
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
         starts = period_starts(at, period, periods)
-        window_start = local_midnight(starts[0])
+        bounds = [local_midnight(start) for start in starts]
         window_end = min(local_midnight(period_end(starts[-1], period)), at)
+        bounds.append(window_end)
         group = self.group_for[self.grain]
-        totals: dict[tuple[int, dt.date], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        fields = [self.start_field, self.end_field] + ([group] if group else [])
-        for values in self.finished(scope, window_start, window_end).values_list(*fields):
-            began, ended = values[0], values[1]
-            entity = values[2] if group else 0
-            if entity is None or began is None:
+        duration = ExpressionWrapper(
+            F(self.end_field) - F(self.start_field), output_field=DurationField()
+        )
+        aggregates: dict[str, Any] = {}
+        for index in range(len(starts)):
+            ending = Q(
+                **{
+                    f"{self.end_field}__gte": bounds[index],
+                    f"{self.end_field}__lt": min(bounds[index + 1], window_end),
+                }
+            )
+            aggregates[f"total{index}"] = Sum(duration, filter=ending)
+            aggregates[f"count{index}"] = Count("pk", filter=ending)
+        queryset = self.finished(scope, bounds[0], window_end).filter(
+            **{f"{self.start_field}__isnull": False}
+        )
+        grouped = (
+            list(queryset.values(group).annotate(**aggregates))
+            if group
+            else [{**queryset.aggregate(**aggregates)}]
+        )
+        result: dict[tuple[int, dt.date], float | None] = {}
+        for row in grouped:
+            entity = row[group] if group else 0
+            if entity is None:
                 continue
-            bucket = period_bucket(ended, period)
-            totals[(entity, bucket)][0] += (ended - began) / self.unit_length
-            totals[(entity, bucket)][1] += 1
-        result = {key: total / count for key, (total, count) in totals.items() if count}
-        return fill_periods(self, entities_for(self.grain, scope, at), dict(result), starts)
+            for index, start in enumerate(starts):
+                count, total = row[f"count{index}"], row[f"total{index}"]
+                if count and total is not None:
+                    result[(entity, start)] = total / self.unit_length / count
+        return fill_periods(self, entities_for(self.grain, scope, at), result, starts)
 
 
 @register

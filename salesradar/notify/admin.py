@@ -18,6 +18,7 @@ from salesradar.notify.models import (
     PeriodicDigest,
     Preference,
     RateBucket,
+    SmsOptOut,
 )
 
 
@@ -129,3 +130,10 @@ class NotificationBatchAdmin(admin.ModelAdmin):
     list_display = ("evaluation_at", "state", "planned_at", "deliveries")
     list_filter = ("state",)
     date_hierarchy = "evaluation_at"
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    list_display = ("number", "opted_out_at", "source", "note")
+    search_fields = ("number", "note")
+    list_filter = ("source",)

@@ -130,6 +130,8 @@ def message_for(delivery: Delivery) -> Message:
         mention_user_ids=user_ids,
         recipient_email=payload.get("recipient_email", ""),
         recipient_name=payload.get("recipient_name", ""),
+        recipient_mobile=payload.get("recipient_mobile")
+        or next(iter(payload.get("mention_mobiles") or []), ""),
     )
 
 
@@ -236,7 +238,13 @@ def dispatch_due(*, now: dt.datetime, limit: int = 100, worker: str = "") -> Dis
         kind = CHANNELS.get(delivery.channel.kind)
         limits = kind.rate_limits if kind else ()
         wait = (
-            take_token(kind.destination(delivery.channel.config or {}), limits, now) if kind else 0
+            take_token(
+                kind.destination_for(delivery.channel.config or {}, message_for(delivery)),
+                limits,
+                now,
+            )
+            if kind
+            else 0
         )
         if wait > 0:
             Delivery.objects.filter(pk=delivery.pk).update(

@@ -352,3 +352,23 @@ __all__: list[Any] = [
     "Preference",
     "RateBucket",
 ]
+
+
+class SmsOptOut(models.Model):
+    """A number that asked for no more SMS (退订, TD, STOP): never sent to again."""
+
+    number = models.CharField(_("mobile number"), max_length=16, unique=True)
+    opted_out_at = AwareDateTimeField(_("opted out at"), default=timezone.now)
+    source = models.CharField(
+        _("how"),
+        max_length=40,
+        help_text=_("A reply to a message, the admin, or an import."),
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS opt-out")
+        verbose_name_plural = _("SMS opt-outs")
+
+    def __str__(self) -> str:
+        return self.number

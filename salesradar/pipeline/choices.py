@@ -39,3 +39,21 @@ class TargetMeasure(models.TextChoices):
     NEW_PIPELINE = "new_pipeline", _("New pipeline amount")
     ACTIVITIES = "activities", _("Follow-ups")
     COLLECTED = "collected", _("Payments collected")
+
+
+EVIDENCE_LABELS = {
+    # evidence kinds the shipped playbooks' gates name; a process may name others (shown as is)
+    "pain_points": _("Pain-point list"),
+    "nda": _("NDA"),
+    "proposal": _("Proposal document"),
+    "requirements": _("Requirements document"),
+    "budget": _("Budget confirmation"),
+    "poc_report": _("Proof-of-concept report"),
+    "purchase_order": _("Purchase order"),
+}
+
+
+def evidence_label(kind: str) -> str:
+    """The evidence kind by its label in the active language, or the key made readable."""
+    label = EVIDENCE_LABELS.get(kind)
+    return str(label) if label is not None else kind.replace("_", " ")

@@ -1,4 +1,4 @@
-"""Pipeline services: the only way an opportunity changes stage."""
+"""Pipeline services: opening deals, moving stages, quotes, contracts, invoices, payments."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,7 +19,16 @@ from salesradar.core.errors import CONFLICT, UNPROCESSABLE, DomainError, Invalid
 from salesradar.core.fields import DEFAULT_CURRENCY, require_aware
 from salesradar.crm.choices import DecisionRole
 from salesradar.crm.models import Customer
-from salesradar.pipeline.models import Opportunity, Process, Stage, StageChange
+from salesradar.pipeline.choices import QuoteStatus, evidence_label
+from salesradar.pipeline.models import (
+    Contract,
+    Invoice,
+    Opportunity,
+    Process,
+    Quote,
+    Stage,
+    StageChange,
+)
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 
@@ -146,7 +156,7 @@ class Requirement:
                 field=getattr(model_field, "verbose_name", self.target)
             )
         if self.kind == "evidence":
-            return _("evidence “{kind}”").format(kind=self.target)
+            return _("evidence “{kind}”").format(kind=evidence_label(self.target))
         if self.kind == "contact_role":
             return _("a contact who is {role}").format(role=DecisionRole(self.target).label)
         if self.kind == "quote":
@@ -331,3 +341,245 @@ def _resolve_stage(opportunity: Opportunity, to_stage: Stage | str) -> Stage:
         raise StageMoveRefused(
             _("Unknown stage {key!r}; this process has: {known}.").format(key=key, known=known)
         ) from None
+
+
+# --------------------------------------------------------------------------- quotes, contracts,
+# invoices and payments: what the won gate and the receivables metrics read. Each verb owns its
+# transaction and counts as an update of the deal (the "no update in 48 hours" warning reads it).
+
+
+def _touch(opportunity_id: int | None, at: dt.datetime) -> None:
+    if opportunity_id is not None:
+        Opportunity.objects.filter(pk=opportunity_id, updated_at__lt=at).update(updated_at=at)
+
+
+def _not_in_future(at: dt.datetime, field: str) -> None:
+    require_aware(at, field)
+    if at > timezone.now() + CLOCK_SKEW:
+        message = _("This cannot be recorded in the future.")
+        raise Invalid(message, code="in_the_future", fields={field: [message]})
+
+
+def _amount(amount: Decimal | int | None, field: str = "amount") -> Decimal:
+    if amount is None or Decimal(amount) < 0:
+        message = _("Enter an amount of zero or more.")
+        raise Invalid(message, code="negative_amount", fields={field: [message]})
+    return Decimal(amount)
+
+
+def _open_deal(opportunity: Opportunity) -> Opportunity:
+    current = Opportunity.objects.select_for_update().select_related("stage").get(pk=opportunity.pk)
+    if current.stage.is_terminal:
+        raise DomainError(
+            _("The opportunity is closed ({stage}); open a new opportunity instead.").format(
+                stage=current.stage
+            ),
+            code="opportunity_closed",
+            kind=CONFLICT,
+        )
+    return current
+
+
+def create_quote(
+    opportunity: Opportunity,
+    *,
+    amount: Decimal | int,
+    by: Any,
+    at: dt.datetime,
+    requested_at: dt.datetime | None = None,
+) -> Quote:
+    """Start the next version of the deal's quote; earlier unsent or sent ones are superseded.
+
+    ``requested_at`` is when the customer asked for it (the quote response clock starts
+    there), ``at`` by default. Refused for a closed deal.
+    """
+    _not_in_future(at, "at")
+    asked = requested_at or at
+    _not_in_future(asked, "requested_at")
+    value = _amount(amount)
+    with transaction.atomic():
+        deal = _open_deal(opportunity)
+        version = (deal.quotes.aggregate(top=Max("version"))["top"] or 0) + 1
+        deal.quotes.filter(status__in=[QuoteStatus.REQUESTED, QuoteStatus.SENT]).update(
+            status=QuoteStatus.SUPERSEDED
+        )
+        quote = Quote.objects.create(
+            opportunity=deal,
+            version=version,
+            status=QuoteStatus.REQUESTED,
+            requested_at=asked,
+            amount=value,
+            currency=deal.currency,
+        )
+        _touch(deal.pk, at)
+    return quote
+
+
+def update_quote(quote: Quote, *, amount: Decimal | int, by: Any, at: dt.datetime) -> Quote:
+    """Change the amount of a quote not sent yet; a sent quote is changed by a new version."""
+    _not_in_future(at, "at")
+    value = _amount(amount)
+    with transaction.atomic():
+        current = Quote.objects.select_for_update().get(pk=quote.pk)
+        if current.sent_at is not None:
+            raise DomainError(
+                _("Quote v{version} was sent already; make a new version instead.").format(
+                    version=current.version
+                ),
+                code="quote_sent",
+                kind=CONFLICT,
+            )
+        current.amount = value
+        current.save(update_fields=["amount"])
+        _touch(current.opportunity_id, at)
+    quote.amount = value
+    return current
+
+
+def send_quote(quote: Quote, *, by: Any, at: dt.datetime) -> Quote:
+    """Record that the quote went to the customer: what the negotiation gate asks for."""
+    _not_in_future(at, "at")
+    with transaction.atomic():
+        current = Quote.objects.select_for_update().get(pk=quote.pk)
+        if current.sent_at is not None:
+            raise DomainError(
+                _("Quote v{version} was sent already.").format(version=current.version),
+                code="quote_sent",
+                kind=CONFLICT,
+            )
+        if current.status == QuoteStatus.SUPERSEDED:
+            raise DomainError(
+                _("Quote v{version} was superseded by a newer version.").format(
+                    version=current.version
+                ),
+                code="quote_superseded",
+                kind=CONFLICT,
+            )
+        if at < current.requested_at:
+            message = _("A quote cannot be sent before it was requested.")
+            raise Invalid(message, code="sent_before_requested", fields={"at": [message]})
+        current.sent_at, current.status = at, QuoteStatus.SENT
+        current.save(update_fields=["sent_at", "status"])
+        _touch(current.opportunity_id, at)
+    quote.sent_at, quote.status = current.sent_at, current.status
+    return current
+
+
+def _contract_terms(
+    amount: Decimal | int, starts_on: dt.date, ends_on: dt.date
+) -> tuple[Decimal, dt.date, dt.date]:
+    value = _amount(amount)
+    if ends_on < starts_on:
+        message = _("The contract cannot end before it starts.")
+        raise Invalid(message, code="ends_before_start", fields={"ends_on": [message]})
+    return value, starts_on, ends_on
+
+
+def sign_contract(
+    opportunity: Opportunity,
+    *,
+    amount: Decimal | int,
+    signed_at: dt.datetime,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    by: Any,
+    at: dt.datetime,
+) -> Contract:
+    """Record the deal's signed contract (what the won gate asks for) under a fresh number."""
+    _not_in_future(signed_at, "signed_at")
+    value, starts_on, ends_on = _contract_terms(amount, starts_on, ends_on)
+    with transaction.atomic():
+        deal = _open_deal(opportunity)
+        contract = Contract(
+            customer_id=deal.customer_id,
+            opportunity=deal,
+            signed_at=signed_at,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            amount=value,
+            currency=deal.currency,
+        )
+        save_with_new_code(contract, "HT", at)
+        _touch(deal.pk, at)
+    return contract
+
+
+def update_contract(
+    contract: Contract,
+    *,
+    amount: Decimal | int,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    by: Any,
+    at: dt.datetime,
+) -> Contract:
+    """Correct a contract's amount or term."""
+    require_aware(at, "at")
+    value, starts_on, ends_on = _contract_terms(amount, starts_on, ends_on)
+    with transaction.atomic():
+        current = Contract.objects.select_for_update().get(pk=contract.pk)
+        current.amount, current.starts_on, current.ends_on = value, starts_on, ends_on
+        current.save(update_fields=["amount", "starts_on", "ends_on"])
+        _touch(current.opportunity_id, at)
+    return current
+
+
+def issue_invoice(
+    contract: Contract,
+    *,
+    amount: Decimal | int,
+    issued_on: dt.date,
+    due_on: dt.date,
+    by: Any,
+    at: dt.datetime,
+) -> Invoice:
+    """Invoice part or all of a contract; the overdue-receivables metric reads ``due_on``."""
+    require_aware(at, "at")
+    value = _amount(amount)
+    if due_on < issued_on:
+        message = _("An invoice cannot fall due before it is issued.")
+        raise Invalid(message, code="due_before_issue", fields={"due_on": [message]})
+    with transaction.atomic():
+        current = Contract.objects.select_for_update().get(pk=contract.pk)
+        invoiced = current.invoices.aggregate(total=Sum("amount"))["total"] or Decimal("0")
+        if invoiced + value > current.amount:
+            message = _("Invoices would total {total}, more than the contract's {amount}.").format(
+                total=invoiced + value, amount=current.amount
+            )
+            raise Invalid(message, code="over_invoiced", fields={"amount": [message]})
+        invoice = Invoice(
+            contract=current,
+            customer_id=current.customer_id,
+            issued_on=issued_on,
+            due_on=due_on,
+            amount=value,
+            currency=current.currency,
+        )
+        save_with_new_code(invoice, "FP", at)
+        _touch(current.opportunity_id, at)
+    return invoice
+
+
+def record_payment(
+    invoice: Invoice, *, amount: Decimal | int, paid_at: dt.datetime, by: Any
+) -> Invoice:
+    """Add a payment to an invoice; the invoice counts as paid when the payments cover it."""
+    _not_in_future(paid_at, "paid_at")
+    value = _amount(amount)
+    if value == 0:
+        message = _("Enter the amount received.")
+        raise Invalid(message, code="zero_payment", fields={"amount": [message]})
+    with transaction.atomic():
+        current = Invoice.objects.select_for_update().select_related("contract").get(pk=invoice.pk)
+        outstanding = current.amount - current.paid_amount
+        if value > outstanding:
+            message = _("Only {outstanding} is outstanding on invoice {code}.").format(
+                outstanding=outstanding, code=current.code
+            )
+            raise Invalid(message, code="overpaid", fields={"amount": [message]})
+        current.paid_amount += value
+        if current.paid_amount >= current.amount:
+            current.paid_at = paid_at
+        current.save(update_fields=["paid_amount", "paid_at"])
+        _touch(current.contract.opportunity_id, paid_at)
+    return current

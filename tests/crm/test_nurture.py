@@ -74,7 +74,7 @@ def test_a_reply_ends_the_sequence_and_gives_the_lead_back_to_its_owner():
     enrollment.refresh_from_db()
     assert enrollment.status == NurtureStatus.RESPONDED
     assert lead.status == LeadStatus.CONTACTED
-    assert later == {"tasks": 0, "emails": 0, "finished": 0}
+    assert later == {"tasks": 0, "emails": 0, "sms": 0, "finished": 0}
 
 
 def test_malformed_sequence_is_refused_naming_the_step():
@@ -82,3 +82,47 @@ def test_malformed_sequence_is_refused_naming_the_step():
 
     with pytest.raises(ValidationError, match="step 1"):
         mark_not_now(LeadFactory(), at=AT, sequence=bad)
+
+
+def sms_channel() -> Channel:
+    return Channel.objects.create(
+        name="sms-aliyun",
+        kind="aliyun_sms",
+        config={
+            "access_key_id": "LTAI5t",
+            "sign_name": "销售雷达",
+            "template": "SMS_1",
+            "variables": {"content": "text"},
+            "quiet_hours": "21:00-08:00",
+        },
+        secret="s",
+    )
+
+
+def test_an_sms_step_queues_a_text_to_the_leads_phone_on_its_sms_channel():
+    sms_channel()
+    lead = LeadFactory(owner=UserFactory(), status=LeadStatus.CONTACTED, phone="13800138000")
+    sequence = NurtureSequence.objects.create(
+        name="SMS",
+        steps=[{"day": 2, "kind": "sms", "channel": "sms-aliyun", "text": "新品试用邀请"}],
+    )
+    mark_not_now(lead, at=AT, sequence=sequence)
+
+    counts = advance_nurture(at=AT + dt.timedelta(days=2))
+
+    assert counts["sms"] == 1
+    delivery = Delivery.objects.get(channel__name="sms-aliyun")
+    assert delivery.payload["recipient_mobile"] == "13800138000"
+    assert delivery.payload["text"] == "新品试用邀请"
+
+
+def test_an_sms_step_naming_no_sms_channel_is_refused():
+    with pytest.raises(ValidationError) as refused:
+        mark_not_now(
+            LeadFactory(status=LeadStatus.CONTACTED),
+            at=AT,
+            sequence=NurtureSequence.objects.create(
+                name="Broken", steps=[{"day": 1, "kind": "sms", "channel": "nope", "text": "x"}]
+            ),
+        )
+    assert "SMS channel" in str(refused.value)

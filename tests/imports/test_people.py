@@ -116,6 +116,7 @@ def test_owner_map_file_maps_vendor_ids_and_is_reused_by_the_next_import(
         kind="opportunities",
         owner_map=str(merged),
         currency="CNY",
+        errors=str(tmp_path / "errors.csv"),
         no_progress=True,
     )
     report = import_file(path, "opportunities", currency="CNY")

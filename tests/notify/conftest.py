@@ -13,6 +13,10 @@ from tests.notify.servers import (  # noqa: F401  (fixtures)
     webhook_receiver,
     wecom_server,
 )
+from tests.notify.sms_servers import (  # noqa: F401  (fixtures)
+    aliyun_sms_server,
+    tencent_sms_server,
+)
 from tests.notify.smtp_server import smtp_server  # noqa: F401  (fixture)
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")

@@ -88,7 +88,7 @@ def test_moving_without_evidence_or_decision_maker_is_refused_naming_both(
         move_stage(opportunity, "needs_confirmed", by=opportunity.owner, at=days_after_creation(1))
     # then the refusal names both missing requirements and nothing was written
     assert refused.value.missing == [
-        "evidence “pain_points”",
+        "evidence “Pain-point list”",
         "a contact who is Decision maker",
     ]
     assert_nothing_written(opportunity, stages["initial_contact"])
@@ -112,7 +112,7 @@ def test_skipping_stages_requires_every_gate_on_the_way(stages: Stages) -> None:
         move_stage(opportunity, "negotiation", by=opportunity.owner, at=days_after_creation(2))
     # then the gates of needs_confirmed and proposal are still required
     assert refused.value.missing == [
-        "evidence “pain_points”",
+        "evidence “Pain-point list”",
         "a contact who is Decision maker",
         "the field “amount”",
         "the field “expected close date”",
@@ -214,7 +214,7 @@ def test_winning_from_the_first_stage_still_passes_every_open_gate(stages: Stage
     ContractFactory(opportunity=opportunity)
     with pytest.raises(StageMoveRefused) as refused:
         move_stage(opportunity, "won", by=opportunity.owner, at=days_after_creation(1))
-    assert "evidence “nda”" in refused.value.missing
+    assert "evidence “NDA”" in refused.value.missing
     assert "a signed contract" not in refused.value.missing
 
 

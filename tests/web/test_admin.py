@@ -34,6 +34,7 @@ from salesradar.notify.models import (
     PeriodicDigest,
     Preference,
     RateBucket,
+    SmsOptOut,
 )
 from salesradar.pipeline.admin import money_column
 from salesradar.pipeline.choices import TargetMeasure
@@ -271,6 +272,9 @@ def sample() -> dict[str, Model]:
     objects.extend(api_admin_samples(rep))
     objects.extend(health_samples(customer, manager))
     objects.append(Competitor.objects.create(name="Competitor 0001"))
+    objects.append(
+        SmsOptOut.objects.create(number="+8613800000001", opted_out_at=AT, source="reply")
+    )
     objects.append(
         AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, condition={})
     )

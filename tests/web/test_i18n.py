@@ -230,7 +230,7 @@ def test_missing_gate_refusal_is_in_chinese() -> None:
     assert CJK.search(message), message
     assert "Cannot move" not in message
     assert "需求确认" in message  # the stage label from the playbook's zh-hans labels
-    assert refused.value.missing == ["佐证材料“pain_points”", "一位角色为“决策人”的联系人"]
+    assert refused.value.missing == ["佐证材料“痛点清单”", "一位角色为“决策人”的联系人"]
     assert all(CJK.search(item) for item in refused.value.missing)
 
 

@@ -33,7 +33,7 @@ def test_refused_move_lists_the_missing_gate_items_and_changes_nothing(org: Org)
     assert response.status_code == 200
     assert 'id="stage-move-refused"' in html
     assert "Cannot move to Needs confirmed" in html
-    assert "evidence “pain_points”" in html
+    assert "evidence “Pain-point list”" in html
     assert "a contact who is Decision maker" in html
     deal.refresh_from_db()
     assert deal.stage.key == "initial_contact"

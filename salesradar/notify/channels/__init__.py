@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ("inapp", "email", "webhook", "wecom", "dingtalk", "feishu", "slack")
+MODULES = (
+    "inapp",
+    "email",
+    "webhook",
+    "wecom",
+    "dingtalk",
+    "feishu",
+    "slack",
+    "aliyun_sms",
+    "tencent_sms",
+)
 
 
 def load_all() -> None:

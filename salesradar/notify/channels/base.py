@@ -50,6 +50,7 @@ class Message:
     mention_user_ids: tuple[str, ...] = ()  # WeCom userid / Feishu open_id / Slack id
     recipient_email: str = ""
     recipient_name: str = ""
+    recipient_mobile: str = ""  # SMS: the person's own number
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ class ChannelKind(ABC):
     def destination(cls, config: Mapping[str, Any]) -> str:
         """The key rate limits are counted against (one robot, one webhook URL, one server)."""
         return str(config.get("url") or config.get("host") or cls.kind)
+
+    @classmethod
+    def destination_for(cls, config: Mapping[str, Any], message: Message) -> str:
+        """The rate-limit key for one message: the destination, or the person for SMS."""
+        return cls.destination(config)
 
     @abstractmethod
     def send(

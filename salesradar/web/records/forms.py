@@ -21,7 +21,7 @@ from salesradar.accounts.visibility import visible
 from salesradar.activities.choices import ActivityKind, Outcome
 from salesradar.crm.models import Contact, Customer
 from salesradar.crm.services import customer_clashes
-from salesradar.pipeline.choices import LostReason
+from salesradar.pipeline.choices import LostReason, evidence_label
 from salesradar.pipeline.models import Opportunity, Stage
 
 # GB 32100-2015: 18 characters from digits and upper-case letters without I, O, S, V, Z.
@@ -272,20 +272,43 @@ class OpportunityForm(forms.ModelForm):
 
 
 class StageMoveForm(StyledForm):
+    """Move a deal: the next stage is offered first, and going back asks for a reason."""
+
     to_stage = forms.ChoiceField(label=_("Move to"))
     lost_reason = forms.ChoiceField(
         label=_("Lost reason"), choices=[("", "—"), *LostReason.choices], required=False
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=1000)
 
-    def __init__(self, *args: Any, opportunity: Opportunity, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, opportunity: Opportunity, wanted: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        stages = Stage.objects.filter(process_id=opportunity.process_id).order_by("order")
+        stages = list(Stage.objects.filter(process_id=opportunity.process_id).order_by("order"))
+        current = next((stage for stage in stages if stage.pk == opportunity.stage_id), None)
+        order = current.order if current else -1
+        self.stage_orders = {stage.key: stage.order for stage in stages if not stage.is_terminal}
+        self.current_order = order
         to_stage = self.fields["to_stage"]
         assert isinstance(to_stage, forms.ChoiceField)
         to_stage.choices = [
             (stage.key, str(stage)) for stage in stages if stage.pk != opportunity.stage_id
         ]
+        ahead = [stage for stage in stages if stage.order > order]
+        default = wanted if wanted in dict(to_stage.choices) else None
+        if default is None and ahead:
+            default = ahead[0].key
+        if default:
+            self.initial.setdefault("to_stage", default)
+        self.fields["note"].help_text = _("Required when the deal goes back to an earlier stage.")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        target = data.get("to_stage")
+        going_back = target in self.stage_orders and self.stage_orders[target] < self.current_order
+        if going_back and not (data.get("note") or "").strip():
+            self.add_error("note", _("Say why the deal goes back to an earlier stage."))
+        return data
 
 
 def gate_evidence_kinds(opportunity: Opportunity) -> list[str]:
@@ -304,7 +327,11 @@ def gate_evidence_kinds(opportunity: Opportunity) -> list[str]:
 
 
 class EvidenceForm(StyledForm):
-    """Add a piece of proof a gate asks for: its kind, a title and an optional link."""
+    """Add a piece of proof a gate asks for: its kind, a title and an optional link.
+
+    The kinds the process's gates name are offered by their label in the reader's language;
+    a process whose gates name none takes any kind typed in.
+    """
 
     kind = forms.SlugField(label=_("Kind of evidence"), max_length=60)
     title = forms.CharField(label=_("Title"), max_length=200)
@@ -313,10 +340,12 @@ class EvidenceForm(StyledForm):
     def __init__(self, *args: Any, opportunity: Opportunity, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         kinds = gate_evidence_kinds(opportunity)
-        self.fields["kind"].help_text = _("Asked for by this process: {kinds}").format(
-            kinds=", ".join(kinds) if kinds else "—"
-        )
-        self.fields["kind"].widget.attrs["list"] = "evidence-kinds"
+        if kinds:
+            self.fields["kind"] = forms.ChoiceField(
+                label=_("Kind of evidence"),
+                choices=[(kind, evidence_label(kind)) for kind in kinds],
+                widget=FastSelect(attrs={"class": "form-select"}),
+            )
         self.kinds = kinds
 
     def clean_kind(self) -> str:

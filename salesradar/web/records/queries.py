@@ -26,7 +26,7 @@ from salesradar.alerts.models import Alert
 from salesradar.alerts.wording import describe_alerts
 from salesradar.crm.models import Contact, Customer
 from salesradar.crm.pool import DueCustomer, due_for_followup
-from salesradar.pipeline.choices import QuoteStatus
+from salesradar.pipeline.choices import QuoteStatus, evidence_label
 from salesradar.pipeline.models import Evidence, Opportunity, Quote, Stage, StageChange
 
 DAY = dt.timedelta(days=1)
@@ -493,7 +493,7 @@ def _evidence_entries(evidence: Iterable[Evidence]) -> list[TimelineEntry]:
             kind="evidence",
             icon="list-check",
             title=_("Evidence added: {title}").format(title=item),
-            detail=item.kind,
+            detail=evidence_label(item.kind),
             url=item.url,
             tone="teal",
         )

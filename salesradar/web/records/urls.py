@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from salesradar.web.records import views
+from salesradar.web.records import board, documents, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("workspace/", views.workspace, name="workspace"),
@@ -22,6 +22,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
     path("opportunities/", views.opportunity_list, name="opportunity_list"),
+    path("opportunities/board/", board.deal_board, name="deal_board"),
+    path("opportunities/new/", board.opportunity_new, name="opportunity_new"),
+    path("opportunities/<int:pk>/board-move/", board.board_move, name="board_move"),
+    path("opportunities/<int:pk>/board-evidence/", board.board_evidence, name="board_evidence"),
     path("opportunities/<int:pk>/", views.opportunity_detail, name="opportunity_detail"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/move/", views.opportunity_move, name="opportunity_move"),
@@ -30,4 +34,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
         views.opportunity_evidence,
         name="opportunity_evidence",
     ),
+    path("opportunities/<int:pk>/quotes/", documents.quote_create, name="quote_create"),
+    path("quotes/<int:pk>/send/", documents.quote_send, name="quote_send"),
+    path("quotes/<int:pk>/edit/", documents.quote_edit, name="quote_edit"),
+    path("opportunities/<int:pk>/contracts/", documents.contract_create, name="contract_create"),
+    path("contracts/<int:pk>/invoices/", documents.invoice_create, name="invoice_create"),
+    path("invoices/<int:pk>/payments/", documents.payment_create, name="payment_create"),
 ]

@@ -281,13 +281,19 @@ def opportunity_list(request: HttpRequest) -> HttpResponse:
     return render(request, template or "web/records/opportunity_list.html", context)
 
 
-def opportunity_context(request: HttpRequest, opportunity: Opportunity) -> dict[str, Any]:
+def opportunity_context(
+    request: HttpRequest, opportunity: Opportunity, **bound: Any
+) -> dict[str, Any]:
+    """What the deal page shows; ``bound`` carries a refused document form to show again."""
+    from salesradar.web.records.documents import document_forms
+
     stages = list(Stage.objects.filter(process_id=opportunity.process_id).order_by("order"))
     return {
+        **document_forms(opportunity, **bound),
         "opportunity": opportunity,
         "stages": stages,
         "timeline": queries.opportunity_timeline(opportunity),
-        "move_form": StageMoveForm(opportunity=opportunity),
+        "move_form": StageMoveForm(opportunity=opportunity, wanted=request.GET.get("move_to")),
         "evidence_form": EvidenceForm(opportunity=opportunity),
         "form": FollowupForm(
             user=request.user,

@@ -14,8 +14,8 @@ from salesradar.alerts.backtest import (
     DEFAULT_HORIZON,
     BacktestError,
     RuleScore,
-    backtest,
     replay_steps,
+    run_backtest,
 )
 from salesradar.alerts.conditions import RuleError
 from salesradar.alerts.models import Rule
@@ -72,6 +72,16 @@ class Command(BaseCommand):
             help="the lowest severity that counts as a flag (default: warning)",
         )
         parser.add_argument("--format", choices=["table", "json"], default="table")
+        parser.add_argument(
+            "--curves",
+            action="store_true",
+            help="also print each rule's precision/recall across its level",
+        )
+        parser.add_argument(
+            "--report",
+            action="store_true",
+            help="with --format json: the whole report (rules, packs, baselines, window)",
+        )
         parser.add_argument("--language", choices=["zh-hans", "en"], help="output language")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -92,40 +102,45 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
             ensure_default_rules()
             rules = self.chosen_rules(options["rules"])
-            scores: list[RuleScore] = []
             started = time.monotonic()
-            for rule in rules:
-                rule_started = time.monotonic()
-                try:
-                    scores.extend(
-                        backtest(
-                            [rule],
-                            start=start,
-                            end=end,
-                            step=step,
-                            horizon=horizon,
-                            as_of=as_of,
-                            severity=options["severity"],
-                        )
-                    )
-                except BacktestError as error:
-                    raise CommandError(str(error)) from None
+
+            def progress(rule: str, seconds: float) -> None:
                 if options["verbosity"] >= 2:
                     self.stderr.write(
-                        _("{rule}: {seconds:.1f} s").format(
-                            rule=rule.key, seconds=time.monotonic() - rule_started
-                        )
+                        _("{rule}: {seconds:.1f} s").format(rule=rule, seconds=seconds)
                     )
+
+            try:
+                report = run_backtest(
+                    rules,
+                    start=start,
+                    end=end,
+                    step=step,
+                    horizon=horizon,
+                    as_of=as_of,
+                    severity=options["severity"],
+                    progress=progress,
+                )
+            except BacktestError as error:
+                raise CommandError(str(error)) from None
             elapsed = time.monotonic() - started
+            scores = report.scores
             for score in scores:
                 if score.error:
                     self.stderr.write(f"{score.rule}: {score.error}")
-            if options["format"] == "json":
-                self.stdout.write(
-                    json.dumps([score.as_dict() for score in scores], ensure_ascii=False, indent=1)
+            if all(score.note or score.error for score in scores):
+                raise CommandError(
+                    "\n".join(f"{score.rule}: {score.note or score.error}" for score in scores)
                 )
+            if options["format"] == "json":
+                payload: Any = (
+                    report.as_dict() if options["report"] else [score.as_dict() for score in scores]
+                )
+                self.stdout.write(json.dumps(payload, ensure_ascii=False, indent=1))
                 return
-            self.write_scores(scores)
+            write_scores(self.stdout, report.rows())
+            if options["curves"]:
+                write_curves(self.stdout, report.rows())
             self.stdout.write(
                 _(
                     "{rules} rules, {steps} steps from {start} to {end}, "
@@ -149,42 +164,100 @@ class Command(BaseCommand):
             raise CommandError(_("no rule with key {keys}").format(keys=", ".join(unknown)))
         return [rules[key] for key in sorted(set(keys))]
 
-    def write_scores(self, scores: Sequence[RuleScore]) -> None:
-        headers = [
-            _("rule"),
-            _("alerts"),
-            _("TP"),
-            _("pending"),
-            _("outcomes"),
-            _("precision"),
-            _("recall"),
-            _("median lead days"),
-            _("false alarms/rep/week"),
-        ]
-        rows = [
+
+def format_share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def write_scores(stdout: Any, scores: Sequence[RuleScore]) -> None:
+    """Write one row per rule, pack and baseline; precision never without its base rate."""
+    headers = [
+        _("rule"),
+        _("alerts"),
+        _("TP"),
+        _("late"),
+        _("pending"),
+        _("outcomes"),
+        _("base rate"),
+        _("precision"),
+        _("recall"),
+        _("lift"),
+        _("best baseline at recall"),
+        _("its precision"),
+        _("difference"),
+        _("lead days p25/median/p75"),
+        _("alerts/rep/week"),
+    ]
+    rows = []
+    for score in scores:
+        if score.error or score.note:
+            rows.append([score.rule, str(score.alerts), *["-"] * (len(headers) - 2)])
+            continue
+        lead = "/".join(
+            format_number(value, 1)
+            for value in (score.lead_days_p25, score.median_lead_days, score.lead_days_p75)
+        )
+        rows.append(
             [
                 score.rule,
                 str(score.alerts),
                 str(score.true_positives),
+                str(score.late),
                 str(score.pending),
                 str(score.bad_outcomes),
+                format_number(score.base_rate),
                 format_number(score.precision),
                 format_number(score.recall),
-                format_number(score.median_lead_days, 1),
-                format_number(score.false_alarms_per_rep_week, 3),
+                format_number(score.lift),
+                score.best_baseline or "-",
+                format_number(score.best_baseline_precision),
+                format_number(score.precision_over_baseline),
+                lead,
+                format_number(score.alerts_per_rep_week, 3),
             ]
-            if not score.error and not score.note
-            else [score.rule, str(score.alerts), "-", "-", "-", "-", "-", "-", "-"]
-            for score in scores
-        ]
-        write_table(self.stdout, headers, rows)
-        for score in scores:
-            if score.note:
-                self.stdout.write(f"{score.rule}: {score.note}")
-        outcomes = {score.entity_type: score.outcome for score in scores if score.outcome}
-        for entity_type, outcome in sorted(outcomes.items()):
-            self.stdout.write(
-                _("bad outcome for {entity_type}: {outcome}").format(
-                    entity_type=entity_type, outcome=outcome
-                )
+        )
+    write_table(stdout, headers, rows)
+    for score in scores:
+        if score.note:
+            stdout.write(f"{score.rule}: {score.note}")
+    outcomes = {score.entity_type: score.outcome for score in scores if score.outcome}
+    for entity_type, outcome in sorted(outcomes.items()):
+        stdout.write(
+            _("bad outcome for {entity_type}: {outcome}").format(
+                entity_type=entity_type, outcome=outcome
             )
+        )
+
+
+def write_curves(stdout: Any, scores: Sequence[RuleScore]) -> None:
+    """Write each rule's (and baseline family's) precision/recall across its level."""
+    seen: set[str] = set()
+    for score in scores:
+        family = score.rule.split(">")[0]
+        if not score.curve or family in seen:
+            continue
+        seen.add(family)
+        stdout.write("")
+        stdout.write(_("precision/recall of {rule} by level").format(rule=family))
+        write_table(
+            stdout,
+            [
+                _("level"),
+                _("alerts"),
+                _("precision"),
+                _("recall"),
+                _("lift"),
+                _("median lead days"),
+            ],
+            [
+                [
+                    f"{point['level']:g}",
+                    str(point["alerts"]),
+                    format_number(point["precision"]),
+                    format_number(point["recall"]),
+                    format_number(point["lift"]),
+                    format_number(point["median_lead_days"], 1),
+                ]
+                for point in score.curve
+            ],
+        )

@@ -59,6 +59,12 @@ class Command(BaseCommand):
             default=0.7,
             help="the precision the recommended level must reach (default 0.7)",
         )
+        suggest.add_argument(
+            "--recall",
+            type=float,
+            help="instead of --precision: the share of bad outcomes the level must catch; "
+            "the level with the highest lift among those is recommended",
+        )
         suggest.add_argument("--format", choices=["table", "json"], default="table")
         suggest.add_argument("--language", choices=["zh-hans", "en"], help="output language")
 
@@ -107,6 +113,7 @@ class Command(BaseCommand):
                 end=end,
                 step=step,
                 target_precision=options["precision"],
+                target_recall=options["recall"],
                 horizon=horizon,
                 as_of=now,
             )
@@ -121,16 +128,26 @@ class Command(BaseCommand):
                 )
             )
             return
-        self.write_suggestions(rule, suggestions, options["precision"])
+        self.write_suggestions(rule, suggestions, options["precision"], options["recall"])
 
-    def write_suggestions(self, rule: Rule, suggestions: list[Suggestion], target: float) -> None:
+    def write_suggestions(
+        self,
+        rule: Rule,
+        suggestions: list[Suggestion],
+        target: float,
+        target_recall: float | None = None,
+    ) -> None:
         headers = [
             _("level"),
             _("alerts"),
             _("TP"),
             _("pending"),
+            _("base rate"),
             _("precision"),
             _("recall"),
+            _("lift"),
+            _("best baseline at recall"),
+            _("its precision"),
             _("median lead days"),
             _("false alarms/rep/week"),
             "",
@@ -148,8 +165,12 @@ class Command(BaseCommand):
                     str(suggestion.alerts),
                     str(suggestion.true_positives),
                     str(suggestion.pending),
+                    format_number(suggestion.base_rate),
                     format_number(suggestion.precision),
                     format_number(suggestion.recall),
+                    format_number(suggestion.lift),
+                    suggestion.best_baseline or "-",
+                    format_number(suggestion.best_baseline_precision),
                     format_number(suggestion.median_lead_days, 1),
                     format_number(suggestion.false_alarms_per_rep_week, 3),
                     ", ".join(marks),
@@ -158,11 +179,18 @@ class Command(BaseCommand):
         write_table(self.stdout, headers, rows)
         chosen = next((s for s in suggestions if s.recommended), None)
         if chosen is None:
-            self.stdout.write(
-                _("No level reaches a precision of {target:.0%} for {rule}.").format(
-                    target=target, rule=rule.key
+            if target_recall is not None:
+                self.stdout.write(
+                    _("No level catches {target:.0%} of the bad outcomes for {rule}.").format(
+                        target=target_recall, rule=rule.key
+                    )
                 )
-            )
+            else:
+                self.stdout.write(
+                    _("No level reaches a precision of {target:.0%} for {rule}.").format(
+                        target=target, rule=rule.key
+                    )
+                )
         else:
             self.stdout.write(
                 _(
@@ -174,5 +202,25 @@ class Command(BaseCommand):
                     level=chosen.threshold,
                     precision=chosen.precision or 0,
                     recall=chosen.recall or 0,
+                )
+            )
+        compared = [s for s in suggestions if s.beats_baseline is not None]
+        if compared and not any(s.beats_baseline for s in compared):
+            self.stdout.write(
+                _(
+                    "No level of {rule} beats the best baseline at the same recall: "
+                    "a one-line rule such as {baseline} would be right more often."
+                ).format(
+                    rule=rule.key,
+                    baseline=next((s.best_baseline for s in compared if s.best_baseline), "-"),
+                )
+            )
+        elif chosen is not None and chosen.beats_baseline is False:
+            self.stdout.write(
+                _(
+                    "The recommended level does not beat {baseline} at its recall "
+                    "(precision {precision:.0%})."
+                ).format(
+                    baseline=chosen.best_baseline, precision=chosen.best_baseline_precision or 0
                 )
             )

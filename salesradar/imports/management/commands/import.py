@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,13 @@ from django.utils.translation import gettext as _
 
 from salesradar.core.terminal import write_table
 from salesradar.imports import schema, services
-from salesradar.imports.presets import PRESETS, Preset, candidates, mapping_from_preset
+from salesradar.imports.presets import (
+    PRESETS,
+    Preset,
+    candidates,
+    mapping_from_preset,
+    rank_presets,
+)
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
@@ -35,8 +42,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="the .csv or .xlsx file")
-        parser.add_argument("--kind", required=True, choices=list(schema.KINDS))
+        parser.add_argument("file", nargs="?", help="the .csv or .xlsx file")
+        parser.add_argument("--kind", choices=list(schema.KINDS))
         parser.add_argument(
             "--preset",
             help="column preset (default: chosen from the headers); see --list-presets",
@@ -126,16 +133,23 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["list_presets"]:
-            kind = schema.kind_named(options["kind"])
+            kind = schema.kind_named(options["kind"]) if options["kind"] else None
             write_table(
                 self.stdout,
-                ["preset", "source", "headers"],
+                ["preset", "kind", "source", "headers"],
                 [
-                    [preset.key, preset.source, ", ".join(list(preset.headers)[:6]) + " ..."]
+                    [
+                        preset.key,
+                        preset.kind,
+                        preset.source,
+                        ", ".join(list(preset.headers)[:6]) + " ...",
+                    ]
                     for preset in candidates(kind)
                 ],
             )
             return
+        if not options["file"] or not options["kind"]:
+            raise CommandError(_("Give the file and --kind (or --list-presets)."))
         path = Path(options["file"])
         try:
             import_options = self.build_options(path, options)
@@ -169,8 +183,10 @@ class Command(BaseCommand):
             mapping = {name: value for name, value in mapping.items() if value != key or not key}
             mapping[header] = key
         mapping = {header: key for header, key in mapping.items() if key}
-        if preset and options["verbosity"] >= 1 and options["format"] == "text":
-            self.stderr.write(_("Preset: {preset}").format(preset=preset.label))
+        if options["verbosity"] >= 1 and options["format"] == "text":
+            self.explain(analysis.headers, kind, preset, chosen=bool(options["preset"]))
+            for header, key in mapping.items():
+                self.stderr.write(f"  {header} -> {key}")
         for note in analysis.notes:
             self.stderr.write(note)
         actor_id = self.user_id(options["actor"]) if options["actor"] else None
@@ -194,6 +210,33 @@ class Command(BaseCommand):
         )
         import_options.stage_map = self.confirm_stages(path, import_options, preset, options)
         return import_options
+
+    def explain(
+        self, headers: list[str], kind: schema.Kind, preset: Preset | None, *, chosen: bool
+    ) -> None:
+        """Say which preset was used and why: its header overlap against the runners-up."""
+        ranked = rank_presets(headers, kind)
+        if preset is None:
+            self.stderr.write(_("No preset matches at least two headers; map with --map."))
+        elif chosen:
+            self.stderr.write(
+                _("Preset: {preset} (chosen with --preset)").format(preset=preset.label)
+            )
+        else:
+            score = next((each for each in ranked if each.preset.key == preset.key), None)
+            self.stderr.write(
+                _("Preset: {preset}, {matched} of the file's {total} headers match").format(
+                    preset=preset.label, matched=score.matched if score else 0, total=len(headers)
+                )
+            )
+        others = [each for each in ranked if preset is None or each.preset.key != preset.key]
+        if others:
+            self.stderr.write(
+                _("  next best: {others}").format(
+                    others="; ".join(f"{each.preset.key} ({each.matched})" for each in others[:3])
+                )
+            )
+        self.stderr.write(_("Mapping used (file header -> column):"))
 
     def user_id(self, name: str) -> int:
         from salesradar.accounts.models import User
@@ -245,7 +288,8 @@ class Command(BaseCommand):
             for name in plan.unmapped:
                 suggestion = plan.suggested.get(name)
                 lines.append(
-                    f"  --stage-map '{name}={suggestion or '?'}'"
+                    "  --stage-map "
+                    + shlex.quote(f"{name}={suggestion or '?'}")
                     + ("   (" + _("suggested") + ")" if suggestion else "")
                 )
             if plan.suggested:
