@@ -23,9 +23,9 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -553,7 +553,10 @@ CHANGED_FIELDS = [
     "team",
 ]
 
-FIELD_ATTNAMES = {name: Alert._meta.get_field(name).attname for name in CHANGED_FIELDS}
+FIELD_ATTNAMES = {
+    name: cast("models.Field[Any, Any]", Alert._meta.get_field(name)).attname
+    for name in CHANGED_FIELDS
+}
 
 
 def write_chunk(

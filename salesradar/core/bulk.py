@@ -9,7 +9,7 @@ later) both update from a ``VALUES`` list joined on the primary key.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, models, router
 
@@ -29,10 +29,10 @@ def update_from_values(
     db = router.db_for_write(model)
     connection = connections[db]
     meta = model._meta
-    chosen = [meta.get_field(name) for name in fields]
-    columns = [meta.pk, *chosen]
+    chosen = [cast("models.Field[Any, Any]", meta.get_field(name)) for name in fields]
+    columns = [cast("models.Field[Any, Any]", meta.pk), *chosen]
     table = connection.ops.quote_name(meta.db_table)
-    quoted = [connection.ops.quote_name(field.column) for field in columns]  # type: ignore[union-attr]
+    quoted = [connection.ops.quote_name(str(field.column)) for field in columns]
     postgres = connection.vendor == "postgresql"
     if postgres:
         cells = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in columns)

@@ -177,7 +177,8 @@ class MetricPass:
         self, metric: Metric, *, at: dt.datetime, scope: Scope, period: Period, periods: int
     ) -> list[MetricRow]:
         self.asked[metric.key] += 1
-        wider = replace(scope, **{name: () for name in metric.row_filters})
+        unfiltered: dict[str, Any] = {name: () for name in metric.row_filters}
+        wider = replace(scope, **unfiltered)
         key = (metric.key, at, period, periods, *scope_key(wider))
         rows = self.cache.get(key)
         if rows is None:
