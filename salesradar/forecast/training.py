@@ -5,10 +5,8 @@ window) with its features as of ``t`` and what happened afterwards:
 
 - won: the deal was later closed won (only deals closed by the end of the window count,
   so an open deal never becomes a false "lost");
-- slip_or_loss: within ``horizon`` after ``t`` the deal was lost or stalled (30 days
-  without a stage change), the same outcome events the backtest scores opportunity rules
-  against (`salesradar.alerts.backtest.opportunity_facts`); only moments whose horizon ended
-  inside the window, or deals settled by then, count.
+- slip_or_loss: the backtest's own outcome label (`salesradar.alerts.outcomes`): lost, or
+  no forward stage progress, within ``horizon`` after ``t``; unknown labels are left out.
 
 The split is by time: the oldest 60 % of snapshot moments train, the next 20 % select the
 algorithm and calibrate it, the newest 20 % test it against the baselines.
@@ -20,7 +18,6 @@ import datetime as dt
 import hashlib
 import hmac
 import pickle
-from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -29,14 +26,14 @@ from django.conf import settings
 from django.db.models import Max, Min
 from django.utils.translation import gettext as _
 
-from salesradar.alerts.backtest import opportunity_facts
+from salesradar.alerts import outcomes
 from salesradar.forecast.features import FEATURE_NAMES, FeatureFrame, deal_features
 from salesradar.forecast.models import ModelRecord
 from salesradar.pipeline.models import Opportunity
 
 DAY = dt.timedelta(days=1)
 DEFAULT_STEP = 14 * DAY
-DEFAULT_HORIZON_DAYS = 30
+DEFAULT_HORIZON_DAYS = 60  # the backtest's default horizon, so the risk rule is scored on it
 MINIMUM_CLOSED_DEALS = 40  # distinct closed deals before a model may be trained
 TARGETS = ("won", "slip_or_loss")
 
@@ -116,17 +113,28 @@ def build_examples(
             pk__in=deal_ids, closed_at__lte=until
         ).values_list("pk", "closed_at", "stage__is_won")
     }
-    since = min((frame.at for frame in frames), default=until)
-    facts = opportunity_facts([(pk, None) for pk in deal_ids], since, until)
-    events = {case[0]: sorted(event.at for event in found) for case, found in facts.events.items()}
-    settled = {case[0]: moment for case, moment in facts.settled.items()}
+    slipped: dict[tuple[int, float], float] = {}
+    if frames:
+        labels = outcomes.opportunity_labels(
+            [frame.at for frame in frames], horizon=horizon, observed_until=until
+        )
+        known = labels.loc[labels["label"].notna()]
+        slipped = {
+            (int(entity), snapshot.timestamp()): float(label)
+            for entity, snapshot, label in zip(
+                known["entity"], known["snapshot"], known["label"], strict=True
+            )
+        }
 
     result = {}
     for target in TARGETS:
         rows: list[tuple[FeatureFrame, int, float]] = []
         for frame in frames:
             for index, pk in enumerate(frame.ids.tolist()):
-                label = _label(target, pk, frame.at, closed, events, settled, until, horizon)
+                if target == "won":
+                    label = (1.0 if closed[pk][1] else 0.0) if pk in closed else None
+                else:
+                    label = slipped.get((pk, frame.at.timestamp()))
                 if label is not None:
                     rows.append((frame, index, label))
         examples = Examples(target)
@@ -143,30 +151,6 @@ def build_examples(
             examples.amounts = np.array([frame.amounts[index] for frame, index, _ in rows])
         result[target] = examples
     return result
-
-
-def _label(
-    target: str,
-    pk: int,
-    moment: dt.datetime,
-    closed: dict[int, tuple[dt.datetime | None, bool]],
-    events: dict[int, list[dt.datetime]],
-    settled: dict[int, dt.datetime],
-    until: dt.datetime,
-    horizon: dt.timedelta,
-) -> float | None:
-    if target == "won":
-        if pk not in closed:
-            return None  # still open at the end of the window: outcome unknown
-        return 1.0 if closed[pk][1] else 0.0
-    deadline = moment + horizon
-    moments = events.get(pk, [])
-    first_after = bisect_right(moments, moment)
-    if first_after < len(moments) and moments[first_after] <= min(deadline, until):
-        return 1.0
-    if deadline <= until or (pk in settled and settled[pk] <= deadline):
-        return 0.0
-    return None
 
 
 def split_by_time(examples: Examples) -> tuple[Examples, Examples, Examples]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from typing import Any
@@ -27,13 +28,22 @@ class Command(BaseCommand):
     help = "Train, evaluate or show the deal-outcome models (P(won), P(slip or loss))."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["train", "evaluate", "show"])
+        parser.add_argument("action", choices=["train", "evaluate", "show", "proof"])
+        parser.add_argument(
+            "--dataset",
+            choices=["bohanec", "current"],
+            default="current",
+            help="proof: the Bohanec deals (cross-validated) or the current database",
+        )
+        parser.add_argument("--start", help="proof: first replay snapshot (ISO date)")
+        parser.add_argument("--output", help="proof: Markdown file to put the tables in")
+        parser.add_argument("--section", help="proof: the section key in that file")
         parser.add_argument("--at", help="ISO date: history known up to then (default: now)")
         parser.add_argument(
             "--horizon-days",
             type=int,
             default=DEFAULT_HORIZON_DAYS,
-            help="days within which a slip or loss counts (default 30)",
+            help="days within which a slip or loss counts (default 60)",
         )
         parser.add_argument("--by", default="", help="who trains (default: the system user name)")
         parser.add_argument("--language", choices=["zh-hans", "en"], help="output language")
@@ -43,6 +53,9 @@ class Command(BaseCommand):
         with translation.override(options["language"] or translation.get_language()):
             if options["action"] == "show":
                 self.show()
+                return
+            if options["action"] == "proof":
+                self.proof(options)
                 return
             at = parse_moment(options["at"], "--at") if options["at"] else timezone.now()
             started = time.perf_counter()
@@ -73,6 +86,47 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Done in {seconds:.1f} s.").format(seconds=time.perf_counter() - started)
             )
+
+    def proof(self, options: dict[str, Any]) -> None:
+        from pathlib import Path
+
+        from salesradar.forecast.proof import bohanec_table, database_tables, proof_window
+        from salesradar.quality.report import write_section
+
+        started = time.perf_counter()
+        if options["dataset"] == "bohanec":
+            markdown = (
+                "### Deal-outcome model on the Bohanec B2B deals\n\n"
+                "`salesradar model proof --dataset bohanec`: 448 closed deals without dates, so "
+                "**stratified 5-fold cross-validation** instead of a time split.\n\n"
+                + bohanec_table()
+            )
+            key = "forecast-bohanec"
+        else:
+            start, end, as_of = proof_window(
+                parse_moment(options["start"], "--start") if options["start"] else None,
+                dt.timedelta(days=options["horizon_days"]),
+            )
+            tables = database_tables(
+                start=start,
+                end=end,
+                step=dt.timedelta(days=7),
+                horizon_days=options["horizon_days"],
+                as_of=as_of,
+                progress=self.progress,
+            )
+            markdown = (
+                "### Deal-outcome model and risk rule on this database\n\n"
+                f"`salesradar model proof --dataset current --start {start:%Y-%m-%d} "
+                f"--horizon-days {options['horizon_days']}`\n\n" + tables
+            )
+            key = "forecast-current"
+        self.stdout.write(markdown)
+        if options["output"]:
+            write_section(Path(options["output"]), options.get("section") or key, markdown)
+        self.stdout.write(
+            _("Done in {seconds:.1f} s.").format(seconds=time.perf_counter() - started)
+        )
 
     def progress(self, done: int, total: int) -> None:
         sys.stderr.write(
