@@ -36,10 +36,12 @@ def send_notifications() -> None:
 def send_briefings_and_summaries() -> None:
     """The daily morning briefings and the weekly team summaries that have fallen due."""
     from salesradar.notify.periodic import send_morning_briefings, send_weekly_summaries
+    from salesradar.reports.mail import send_weekly_reports
 
     now = timezone.now()
     send_morning_briefings(now=now)
     send_weekly_summaries(now=now)
+    send_weekly_reports(now=now)
 
 
 def housekeep() -> None:

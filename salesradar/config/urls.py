@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("salesradar.api.urls")),
     path("health/", include("salesradar.health.urls")),
     path("quality/", include("salesradar.quality.urls")),
+    path("reports/", include("salesradar.reports.urls")),
     path("imports/", include("salesradar.imports.urls")),
     path("capture/", include("salesradar.capture.urls")),
     path("leads/", include("salesradar.crm.urls")),

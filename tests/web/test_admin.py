@@ -21,7 +21,15 @@ from salesradar.accounts.models import Team, User
 from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import ActionCard, Activity, Task
 from salesradar.alerts.choices import AlertState, EventKind
-from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
+from salesradar.alerts.models import (
+    Alert,
+    AlertCheck,
+    AlertEvent,
+    AlertGroup,
+    Concern,
+    Rule,
+    Silence,
+)
 from salesradar.capture.models import Competitor
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
@@ -282,6 +290,23 @@ def sample() -> dict[str, Model]:
     objects.append(
         BacktestRun.objects.create(label="backtest 0001", start=AT, end=AT, horizon_days=60)
     )
+    concern = Concern.objects.create(
+        key="deal-0001", names={"en": "Deal at risk"}, entity_type="opportunity"
+    )
+    objects.append(concern)
+    objects.append(
+        AlertGroup.objects.create(
+            fingerprint=f"deal-0001:opportunity:{opportunity.pk}",
+            concern=concern,
+            entity_type="opportunity",
+            entity_id=opportunity.pk,
+            owner=rep,
+            severity="warning",
+            since=AT,
+            opened_at=AT,
+            updated_at=AT,
+        )
+    )
     return {obj._meta.label: obj for obj in objects}
 
 
@@ -378,6 +403,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
         set(REGISTERED_MODELS)
         # written by the engine
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent", "alerts.AlertCheck"}
+        - {"alerts.AlertGroup", "alerts.Concern"}  # written by the engine and the pack loader
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"quality.BacktestRun"}  # written by salesradar backtest --save
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
