@@ -41,7 +41,8 @@ def test_a_bad_period_is_refused_with_a_message(org):
     answer = client_for(org.rep).get("/api/forecast/?period=year")
 
     assert answer.status_code == 400
-    assert "period must be one of" in answer.content.decode()
+    assert answer.json()["code"] == "invalid_period"
+    assert "month, quarter" in answer.json()["message"]  # in the user's language
 
 
 def test_the_calibration_report_is_empty_without_snapshots(org):
