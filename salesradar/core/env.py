@@ -48,6 +48,9 @@ DOCUMENTED = {
     "LOGIN_MAX_FAILURES": "failed sign-ins for one user name from one address before it is "
     "locked (default: 5)",
     "LOGIN_LOCK_MINUTES": "minutes a locked user name and address must wait (default: 15)",
+    "CACHE_URL": "redis://host:port/db of a cache every web process shares (the sign-in "
+    "lockout counts there); without it, files in the data dir, shared by the processes of one "
+    "host (default: files)",
 }
 
 
