@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "salesradar.capture",
     "salesradar.forecast",
     "salesradar.health",
+    "salesradar.reports",
+    "salesradar.quality",
     "rest_framework",
     "django_filters",
     "drf_spectacular",

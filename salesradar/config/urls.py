@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/health/", include("salesradar.health.api")),
     path("api/", include("salesradar.api.urls")),
     path("health/", include("salesradar.health.urls")),
+    path("reports/", include("salesradar.reports.urls")),
     path("imports/", include("salesradar.imports.urls")),
     path("capture/", include("salesradar.capture.urls")),
     path("leads/", include("salesradar.crm.urls")),
