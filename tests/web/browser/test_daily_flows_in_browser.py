@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.web.browser.conftest import EVALUATED_AT, PASSWORD, PHONE, DemoSite
 
@@ -187,14 +188,23 @@ def screen(browser: Browser, variant: str, tmp_path: Path) -> Iterator[Page]:
     context.set_default_timeout(20_000)
     page = context.new_page()
     yield page
-    page.screenshot(path=str(tmp_path / "screenshot.png"), full_page=True)
+    snap(page, tmp_path / "screenshot.png")
     context.close()
+
+
+def snap(page: Page, path: Path) -> None:
+    """Take a full-page screenshot, or the viewport when chromium cannot capture the whole
+    page (it sometimes refuses a tall page on a loaded machine); a picture, not the test."""
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except PlaywrightError:
+        page.screenshot(path=str(path))
 
 
 def keep(page: Page, tmp_path: Path, name: str) -> None:
     """Save a screenshot in ``tmp_path`` and in SALESRADAR_SCREENS_DIR when it is set."""
     path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    snap(page, path)
     wanted = os.environ.get("SALESRADAR_SCREENS_DIR")
     if wanted:
         Path(wanted).mkdir(parents=True, exist_ok=True)
