@@ -14,6 +14,7 @@ urlpatterns = [
     path("health/", include("salesradar.health.urls")),
     path("imports/", include("salesradar.imports.urls")),
     path("capture/", include("salesradar.capture.urls")),
+    path("handover/", include("salesradar.handover.urls")),
     path("leads/", include("salesradar.crm.urls")),
     path("", include("salesradar.web.urls")),
 ]
