@@ -20,7 +20,15 @@ from django.utils.translation import ngettext
 
 from salesradar.alerts import lifecycle
 from salesradar.alerts.conditions import RuleError
-from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
+from salesradar.alerts.models import (
+    Alert,
+    AlertCheck,
+    AlertEvent,
+    AlertGroup,
+    Concern,
+    Rule,
+    Silence,
+)
 from salesradar.alerts.rules import check_rule_fields
 from salesradar.core.admin import ReadOnlyAdminMixin
 
@@ -227,6 +235,32 @@ class AlertCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("outcome", "new_failure", "rule")
     date_hierarchy = "evaluated_at"
     list_select_related = ("rule",)
+
+
+@admin.register(Concern)
+class ConcernAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Concerns come from rule packs (``concerns``); load a pack to change them."""
+
+    list_display = ("key", "pack", "entity_type")
+
+
+@admin.register(AlertGroup)
+class AlertGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """One problem per concern and entity, written by the engine after each pass."""
+
+    list_display = (
+        "fingerprint",
+        "severity",
+        "priority",
+        "owner",
+        "since",
+        "opened_at",
+        "resolved_at",
+    )
+    list_filter = ("severity", "concern")
+    list_select_related = ("owner", "concern", "rule")
+    search_fields = ("fingerprint",)
+    ordering = ("-priority",)
 
 
 @admin.register(Silence)

@@ -545,11 +545,13 @@ def run_backtest(
             progress(rule.key, time.monotonic() - began)
     if deals is not None:
         for pack, frames in sorted(pack_flags.items()):
-            flags = pd.concat(frames, ignore_index=True)
-            score = deal_outcomes.score_flags(
-                flags, deals.frame, weeks=weeks, entities=deals.entities
+            pack_score = deal_outcomes.score_flags(
+                pd.concat(frames, ignore_index=True),
+                deals.frame,
+                weeks=weeks,
+                entities=deals.entities,
             )
-            report.packs.append(deal_score(f"pack:{pack}", score, deals, kind="pack"))
+            report.packs.append(deal_score(f"pack:{pack}", pack_score, deals, kind="pack"))
         report.baselines = baseline_rows(deals)
     return report
 

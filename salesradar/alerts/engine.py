@@ -32,7 +32,15 @@ from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import Team
 from salesradar.alerts.choices import AlertState, CheckOutcome, EventKind, RuleStatus
-from salesradar.alerts.conditions import Condition, Verdict, build_condition, n_of_m, parse_for
+from salesradar.alerts.conditions import (
+    Condition,
+    Threshold,
+    Verdict,
+    build_condition,
+    n_of_m,
+    parse_for,
+)
+from salesradar.alerts.grouping import group_alerts
 from salesradar.alerts.lifecycle import (
     AlertSnapshot,
     Observation,
@@ -72,6 +80,7 @@ class Finding:
     owner_id: int | None
     team_id: int | None
     context: dict[str, Any] = field(default_factory=dict)
+    since: dt.datetime | None = None  # when the condition began to hold, known from the data
 
 
 @dataclass
@@ -184,9 +193,30 @@ def observe_rule(
                     row.owner_id,
                     row.team_id,
                     dict(row.context),
+                    crossing_time(condition, metric, row, at) if verdict.severity != "ok" else None,
                 )
             )
     return findings, len(rows)
+
+
+def crossing_time(
+    condition: Condition, metric: Metric, row: MetricRow, at: dt.datetime
+) -> dt.datetime | None:
+    """Return when a rising threshold on time elapsed was crossed, worked back from the value.
+
+    A quote unanswered for 50 hours against a 48-hour threshold crossed it 2 hours ago. Only
+    thresholds that a value growing with time crosses upwards qualify; None otherwise.
+    """
+    per_unit = metric.time_per_unit(row)
+    if per_unit is None or row.value is None or not isinstance(condition, Threshold):
+        return None
+    if condition.op not in (">", ">="):
+        return None
+    levels = [level for level in (condition.warning, condition.danger) if level is not None]
+    excess = row.value - min(levels)
+    if excess < 0:
+        return None
+    return at - per_unit * excess
 
 
 def observation(verdict: Verdict, held: bool) -> Observation:
@@ -231,6 +261,7 @@ def evaluate(rules: Iterable[Rule] | None = None, *, at: dt.datetime) -> Evaluat
     if rules is None:
         retire_disabled_rules(at)
     apply_inhibitions(chosen, at)
+    group_alerts(at)
     return report
 
 
@@ -511,6 +542,7 @@ def evaluated_snapshot(alert: Alert, stepped_at: dt.datetime | None) -> AlertSna
 CHUNK = 5000
 CHANGED_FIELDS = [
     *SNAPSHOT_FIELDS,
+    "condition_since",
     "value",
     "threshold",
     "reference",
@@ -575,7 +607,10 @@ def write_chunk(
             )
         if EventKind.REOPENED in result.kinds:
             # A new episode: the last one's acknowledgement does not cover it.
-            values.update(acknowledged_by_id=None, ack_note="")
+            values.update(acknowledged_by_id=None, ack_note="", condition_since=None)
+        starts = alert is None or not alert.condition_since or "condition_since" in values
+        if obs.is_true and starts:
+            values["condition_since"] = (finding.since if finding else None) or at
         if finding is not None:
             # follow the entity to its current owner, so visibility and routing stay right
             values.update(owner_id=finding.owner_id, team_id=finding.team_id)

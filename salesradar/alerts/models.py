@@ -37,6 +37,28 @@ def positive_duration(field: str) -> models.CheckConstraint:
     )
 
 
+class Concern(models.Model):
+    """What several rules are about together, per entity: "deal at risk", "customer neglected".
+
+    Declared in a rule pack (``concerns``); the open alerts of its rules about one entity
+    make one ``AlertGroup``, the one alert a person reads, with each rule's result as its
+    evidence. A rule outside every concern is a concern of its own.
+    """
+
+    key = models.SlugField(_("key"), max_length=80, unique=True)
+    pack = models.SlugField(_("rule pack"), max_length=60, blank=True)
+    names = models.JSONField(_("name per language"), default=dict)
+    entity_type = models.CharField(_("entity type"), max_length=40)
+
+    class Meta:
+        verbose_name = _("concern")
+        verbose_name_plural = _("concerns")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return localized(self.names, self.key)
+
+
 class Rule(models.Model):
     """An early-warning rule as loaded from a YAML rule pack; the YAML is the source of truth."""
 
@@ -71,6 +93,15 @@ class Rule(models.Model):
         default=list,
         blank=True,
         help_text=_("Keys of data-health rules whose firing alerts inhibit this rule."),
+    )
+    concern = models.ForeignKey(
+        Concern,
+        verbose_name=_("concern"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rules",
+        help_text=_("The alerts of the rules of one concern about one entity are read as one."),
     )
     enabled = models.BooleanField(_("enabled"), default=True)
     status = models.CharField(
@@ -226,6 +257,15 @@ class Alert(models.Model):
     started_at = AwareDateTimeField(
         _("started at"), help_text=_("When the condition first became true in this episode.")
     )
+    condition_since = AwareDateTimeField(
+        _("condition true since"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the condition first held in this episode, from the data (a threshold on "
+            "time elapsed was crossed then), else when an evaluation first found it true."
+        ),
+    )
     firing_since = AwareDateTimeField(
         _("firing since"),
         null=True,
@@ -255,6 +295,15 @@ class Alert(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="inhibited_alerts",
+    )
+    group = models.ForeignKey(
+        "AlertGroup",
+        verbose_name=_("alert group"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        help_text=_("The one alert about this entity and concern that this result is evidence of."),
     )
     created_at = AwareDateTimeField(_("created at"), default=timezone.now)
 
@@ -311,10 +360,103 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.fingerprint
 
+    @property
+    def since(self) -> dt.datetime:
+        """When the problem began, as people read it: the condition's start, from the data."""
+        return self.condition_since or self.firing_since or self.started_at
+
     @staticmethod
     def fingerprint_for(rule_key: str, entity_type: str, entity_id: int) -> str:
         """Return the identity of the one alert a rule keeps about one entity."""
         return f"{rule_key}:{entity_type}:{entity_id}"
+
+
+class AlertGroupQuerySet(models.QuerySet["AlertGroup"]):
+    def open(self) -> AlertGroupQuerySet:
+        """Groups with at least one live member alert."""
+        return self.filter(resolved_at__isnull=True)
+
+
+class AlertGroup(models.Model):
+    """One problem: the open alerts of one concern about one entity, read as one alert.
+
+    A deal that is stale, over its stage SLA and waiting for a quote is one "deal at risk"
+    group listing the three reasons; each rule's ``Alert`` stays as its evidence and carries
+    the lifecycle (acknowledge, snooze). ``priority`` orders the board: severity, the amount
+    at stake and how far past its threshold the worst reason is. A group is opened when its
+    first member goes live and resolved when the last one clears; a later member opens a new
+    group row, so the rows count the problems raised.
+    """
+
+    fingerprint = models.CharField(_("fingerprint"), max_length=200)
+    concern = models.ForeignKey(
+        Concern,
+        verbose_name=_("concern"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="groups",
+    )
+    rule = models.ForeignKey(
+        Rule,
+        verbose_name=_("rule"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="groups",
+        help_text=_("For a rule outside every concern: the rule."),
+    )
+    entity_type = models.CharField(_("entity type"), max_length=40)
+    entity_id = models.BigIntegerField(_("entity id"))
+    owner = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alert_groups",
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="alert_groups",
+    )
+    severity = models.CharField(_("severity"), max_length=8, choices=SEVERITY_CHOICES, blank=True)
+    priority = models.FloatField(_("priority"), default=0)
+    amount = models.DecimalField(
+        _("amount at stake"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    since = AwareDateTimeField(_("problem since"))
+    opened_at = AwareDateTimeField(_("opened at"))
+    updated_at = AwareDateTimeField(_("updated at"))
+    resolved_at = AwareDateTimeField(_("resolved at"), null=True, blank=True)
+
+    objects = AlertGroupQuerySet.as_manager()
+    owner_path: ClassVar[str] = "owner"
+    team_path: ClassVar[str] = "team"
+
+    class Meta:
+        verbose_name = _("alert group")
+        verbose_name_plural = _("alert groups")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fingerprint"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="alert_group_one_open_per_fingerprint",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "resolved_at"]),
+            models.Index(fields=["team", "resolved_at"]),
+            models.Index(fields=["opened_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.fingerprint
 
 
 class AlertEvent(AppendOnlyModel):

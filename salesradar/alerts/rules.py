@@ -82,10 +82,94 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class ConcernSpec:
+    key: str
+    names: dict[str, str]
+    entity_type: str
+    rules: list[str]
+
+
+@dataclass(frozen=True)
 class RulePack:
     key: str
     version: int
     rules: list[RuleSpec] = field(default_factory=list)
+    concerns: list[ConcernSpec] = field(default_factory=list)
+
+
+CONCERN_FIELDS = {"id", "name", "entity", "rules"}
+CONCERN_ENTITIES = ("opportunity", "customer", "quote", "lead", "invoice", "contract")
+
+
+def _check_concerns(raw: Any, rules: list[RuleSpec]) -> tuple[list[ConcernSpec], list[str]]:
+    """Validate the pack's ``concerns``: which rules' alerts about one entity read as one."""
+    from salesradar.alerts.engine import entity_type_for
+    from salesradar.alerts.grouping import can_group
+
+    if raw is None:
+        return [], []
+    if not isinstance(raw, list):
+        return [], ["concerns: " + _("must be a list")]
+    by_key = {rule.key: rule for rule in rules}
+    concerns: list[ConcernSpec] = []
+    problems: list[str] = []
+    claimed: dict[str, str] = {}
+    for index, item in enumerate(raw):
+        key = item.get("id") if isinstance(item, dict) else None
+        where = f"concern {key}" if isinstance(key, str) else f"concerns[{index}]"
+        if not isinstance(item, dict):
+            problems.append(f"{where}: " + _("each concern is a map"))
+            continue
+        if not isinstance(key, str) or not RULE_ID.match(key):
+            problems.append(f"{where}.id: " + _("a lower-case id of letters, digits, - or _"))
+            continue
+        for extra in sorted(set(item) - CONCERN_FIELDS):
+            problems.append(f"{where}.{extra}: " + _("unknown field"))
+        if key in by_key:
+            problems.append(f"{where}.id: " + _("a rule of this pack has the same id"))
+        entity = item.get("entity")
+        if entity not in CONCERN_ENTITIES:
+            problems.append(
+                f"{where}.entity: "
+                + _("one of {entities}").format(entities=", ".join(CONCERN_ENTITIES))
+            )
+            continue
+        try:
+            members = _string_list(item.get("rules"), f"{where}.rules")
+            names = _labels(item.get("name", key), f"{where}.name")
+        except RuleError as error:
+            problems.append(str(error))
+            continue
+        if not members:
+            problems.append(f"{where}.rules: " + _("name at least one rule of this pack"))
+        for member in members:
+            rule = by_key.get(member)
+            if rule is None:
+                problems.append(
+                    f"{where}.rules: " + _("no rule {target!r} in this pack").format(target=member)
+                )
+            elif member in claimed:
+                problems.append(
+                    f"{where}.rules: "
+                    + _("rule {rule!r} already belongs to concern {concern!r}").format(
+                        rule=member, concern=claimed[member]
+                    )
+                )
+            elif not can_group(entity_type_for(rule.grain), entity):
+                problems.append(
+                    f"{where}.rules: "
+                    + _("rule {rule!r} is about a {grain}, which is not part of a {entity}").format(
+                        rule=member, grain=rule.grain, entity=entity
+                    )
+                )
+            else:
+                claimed[member] = key
+        concerns.append(ConcernSpec(key, names, entity, members))
+    keys = [concern.key for concern in concerns]
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        problems.append(_("concern ids used twice: {ids}").format(ids=duplicates))
+    return concerns, problems
 
 
 def normalised_for(clause: ForClause, raw: Any) -> str:
@@ -290,9 +374,13 @@ def parse_rule_pack(text: str, source: str = "<rules>") -> RulePack:
                         f"rule {rule.key}.{link_field}: "
                         + _("no rule {target!r} in this pack").format(target=target)
                     )
+    concerns, concern_problems = _check_concerns(data.get("concerns"), rules)
+    problems.extend(concern_problems)
+    for extra in sorted(set(data) - {"pack", "version", "rules", "concerns"}):
+        problems.append(f"{extra}: {_('unknown field')}")
     if problems:
         raise RulePackError(source, [f"{source}: {problem}" for problem in problems])
-    return RulePack(str(pack_key), int(version), rules)
+    return RulePack(str(pack_key), int(version), rules, concerns)
 
 
 def read_rule_pack(path: Path | str) -> RulePack:
@@ -315,8 +403,22 @@ def load_rule_pack(pack: RulePack) -> tuple[int, int]:
     Rules of this pack that the new version no longer lists are disabled, not deleted, so
     their alert history stays.
     """
-    from salesradar.alerts.models import Rule
+    from salesradar.alerts.models import Concern, Rule
 
+    concern_ids: dict[str, int] = {}
+    rule_concern: dict[str, int] = {}
+    for concern_spec in pack.concerns:
+        concern, _created = Concern.objects.update_or_create(
+            key=concern_spec.key,
+            defaults={
+                "pack": pack.key,
+                "names": concern_spec.names,
+                "entity_type": concern_spec.entity_type,
+            },
+        )
+        concern_ids[concern_spec.key] = concern.pk
+        rule_concern.update({member: concern.pk for member in concern_spec.rules})
+    Concern.objects.filter(pack=pack.key).exclude(key__in=list(concern_ids)).delete()
     created = updated = 0
     for spec in pack.rules:
         values = {
@@ -339,6 +441,7 @@ def load_rule_pack(pack: RulePack) -> tuple[int, int]:
             "enabled": spec.enabled,
             "source": spec.source,
             "version": pack.version,
+            "concern_id": rule_concern.get(spec.key),
         }
         _rule, was_created = Rule.objects.update_or_create(key=spec.key, defaults=values)
         created += was_created

@@ -93,6 +93,7 @@ def finish_pass(at: str) -> None:
         finish_split_rules,
         retire_disabled_rules,
     )
+    from salesradar.alerts.grouping import group_alerts
     from salesradar.alerts.models import Rule
     from salesradar.notify.models import NotificationBatch
     from salesradar.notify.services import pass_errors, plan_evaluation
@@ -107,4 +108,5 @@ def finish_pass(at: str) -> None:
     finish_split_rules(split_rules, moment, pass_errors(moment))
     retire_disabled_rules(moment)
     apply_inhibitions(list(Rule.objects.filter(enabled=True)), moment)
+    group_alerts(moment)
     plan_evaluation(moment)

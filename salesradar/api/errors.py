@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -129,8 +130,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+@csrf_exempt  # an unknown address changes nothing: answer 404, not the HTML CSRF page
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-    """JSON 404 for any unknown address under /api/."""
+    """JSON 404 for any unknown address under /api/, whatever the method."""
     from django.http import JsonResponse
 
     return JsonResponse(body("not_found", _("There is no such API address.")), status=404)

@@ -32,6 +32,24 @@ def has_visibility(model: type[models.Model]) -> bool:
     return model is Team or hasattr(model, "owner_path")
 
 
+EARLIEST_YEAR = 1900
+"""Times before this are refused: no sales record is that old, and before time zones were
+standardised Asia/Shanghai had a local mean time offset (+08:05:43) that RFC 3339, and so the
+schema's ``date-time``, cannot express."""
+
+
+class ApiDateTimeField(serializers.DateTimeField):
+    """A date-time that refuses years before 1900 with a message naming the limit."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        parsed = super().to_internal_value(value)
+        if parsed.year < EARLIEST_YEAR:
+            raise serializers.ValidationError(
+                _("Give a time from the year {year} on.").format(year=EARLIEST_YEAR)
+            )
+        return parsed
+
+
 class StrictFieldsMixin:
     """Refuse keys the serializer does not know, instead of silently dropping them."""
 
@@ -52,6 +70,11 @@ class ApiSerializer(StrictFieldsMixin, serializers.Serializer):
 
 class ApiModelSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """Related choices are limited to visible rows; the model's own validation runs too."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: ApiDateTimeField,
+    }
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
@@ -184,6 +207,10 @@ class LeadSerializer(OwnedDefaultMixin, ApiModelSerializer):
 
 class OpportunitySerializer(OwnedDefaultMixin, ApiModelSerializer):
     stage_key = serializers.CharField(source="stage.key", read_only=True)
+    # an open or won deal has no lost reason: "" is a value the schema must allow
+    lost_reason = serializers.ChoiceField(
+        choices=LostReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Opportunity
@@ -234,7 +261,10 @@ class OpportunitySerializer(OwnedDefaultMixin, ApiModelSerializer):
 
 
 class StageChangeSerializer(ApiModelSerializer):
-    from_stage_key = serializers.CharField(source="from_stage.key", read_only=True, default=None)
+    # the opening entry of a deal's history has no from-stage
+    from_stage_key = serializers.CharField(
+        source="from_stage.key", read_only=True, default=None, allow_null=True
+    )
     to_stage_key = serializers.CharField(source="to_stage.key", read_only=True)
 
     class Meta:
@@ -425,9 +455,7 @@ class AlertSerializer(ApiModelSerializer):
 
 class MoveStageSerializer(ApiSerializer):
     stage = serializers.CharField(max_length=60, help_text=_("Key of the stage to move to."))
-    at = serializers.DateTimeField(
-        required=False, help_text=_("When the move happened; now if omitted.")
-    )
+    at = ApiDateTimeField(required=False, help_text=_("When the move happened; now if omitted."))
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     lost_reason = serializers.ChoiceField(
         choices=LostReason.choices, required=False, allow_blank=True
@@ -439,7 +467,7 @@ class NoteSerializer(ApiSerializer):
 
 
 class SnoozeSerializer(ApiSerializer):
-    until = serializers.DateTimeField(help_text=_("When the alert may fire again."))
+    until = ApiDateTimeField(help_text=_("When the alert may fire again."))
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 

@@ -269,8 +269,13 @@ def assign(
     record.refresh_from_db()
 
 
-def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None) -> None:
-    """Give a record back to its pool; the rep who let it go waits before claiming it again."""
+def release(
+    record: Lead | Customer, *, by: User, at: dt.datetime | None = None, note: str = ""
+) -> None:
+    """Give a record back to its pool; the rep who let it go waits before claiming it again.
+
+    ``note`` (why it goes back) is kept on the assignment history.
+    """
     at = at or timezone.now()
     require_aware(at, "at")
     with transaction.atomic():
@@ -292,7 +297,9 @@ def release(record: Lead | Customer, *, by: User, at: dt.datetime | None = None)
             Lead.objects.filter(pk=record.pk).update(**changes)
         else:
             Customer.objects.filter(pk=record.pk).update(owned_since=None, **changes)
-        _history(record, AssignmentKind.RELEASED, owner=None, previous=previous, at=at, by=by)
+        _history(
+            record, AssignmentKind.RELEASED, owner=None, previous=previous, at=at, by=by, note=note
+        )
         if isinstance(record, Lead):
             outbox.announce(outbox.LEAD_RECALLED, [record.pk], at=at)
     record.refresh_from_db()

@@ -64,6 +64,7 @@ class ImportRun(models.Model):
         COMMITTED = "committed", _("Imported")
         ROLLED_BACK = "rolled_back", _("Refused, nothing written")
         FAILED = "failed", _("Failed, nothing written")
+        UNDONE = "undone", _("Undone")
 
     kind = models.CharField(_("kind"), max_length=32)
     source = models.CharField(_("source system"), max_length=64, default="file")
@@ -100,6 +101,7 @@ class ImportRun(models.Model):
     error_sample = models.JSONField(_("first errors"), default=list, blank=True)
     error_report = models.CharField(_("error report file"), max_length=500, blank=True)
     message = models.TextField(_("message"), blank=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import run")
@@ -138,3 +140,35 @@ class OwnerMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}: {self.value}"
+
+
+class ImportChange(models.Model):
+    """What one import run wrote to one record, so the run can be undone.
+
+    ``created``: the record did not exist before the run. ``updated``: ``before`` holds the
+    values the run replaced and ``after`` the ones it wrote, so an undo restores the first
+    only while the record still holds the second.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("updated")
+
+    run = models.ForeignKey(
+        ImportRun, verbose_name=_("import run"), on_delete=models.CASCADE, related_name="changes"
+    )
+    content_type = models.ForeignKey(
+        ContentType, on_delete=models.CASCADE, verbose_name=_("kind of object")
+    )
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    action = models.CharField(_("action"), max_length=8, choices=Action.choices)
+    before = models.JSONField(_("values before"), default=dict, blank=True)
+    after = models.JSONField(_("values written"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("import change")
+        verbose_name_plural = _("import changes")
+        indexes = [models.Index(fields=["run", "content_type", "action"])]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} {self.action} {self.content_type_id}:{self.object_id}"

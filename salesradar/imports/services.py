@@ -542,6 +542,7 @@ def _unknown_person(value: str, row: ParsedRow, column: schema.Column, ctx: _Con
         from salesradar.accounts.services import create_inactive_user
 
         user = create_inactive_user(text)
+        record_created(ctx, ContentType.objects.get_for_model(user).pk, [user.pk])
         ctx.users[folded] = user.pk
         OwnerMapping.objects.update_or_create(
             source=ctx.options.source, value=text[:255], defaults={"user": user}
@@ -831,6 +832,7 @@ def _create_missing_customers(
             found[name] = ("refused", " ".join(error.messages))
             continue
         result = {"id": customer.pk, "code": customer.code}
+        record_created(ctx, ContentType.objects.get_for_model(Customer).pk, [customer.pk])
         found[name] = result
         ctx.cache[(Customer._meta.label, name)] = result
         ctx.customers_created += 1
@@ -1211,6 +1213,17 @@ def _upsert(rows: list[ParsedRow], ctx: _Context) -> tuple[int, int, int]:
         created_ids = _insert(ctx.model, [row.values for row in fresh], ctx)
     for row, object_id in zip(fresh, created_ids, strict=True):
         new_refs.append(_ref(ctx, row, object_id))
+    record_created(ctx, ctx.content_type.pk, created_ids)
+    if ctx.kind.key == "opportunities" and created_ids:
+        from salesradar.pipeline.models import StageChange as History
+
+        record_created(
+            ctx,
+            ContentType.objects.get_for_model(History).pk,
+            list(
+                History.objects.filter(opportunity_id__in=created_ids).values_list("pk", flat=True)
+            ),
+        )
     updated = unchanged = 0
     if existing:
         if ctx.kind.append_only:
@@ -1294,6 +1307,32 @@ def _open_opportunities(rows: list[ParsedRow], ctx: _Context) -> list[tuple[Pars
     # the deals were last updated when they were imported, as far as anyone here knows
     Opportunity.objects.filter(pk__in=[pk for _row, pk in opened]).update(updated_at=ctx.now)
     return opened
+
+
+def record_created(ctx: _Context, content_type_id: int, ids: list[int]) -> None:
+    """Remember the records this run created, so an undo can remove exactly them."""
+    from salesradar.imports.models import ImportChange
+
+    if not ids:
+        return
+    _write_rows(
+        ImportChange,
+        ["run_id", "content_type_id", "object_id", "action", "before", "after"],
+        [(ctx.run.pk, content_type_id, pk, "created", "{}", "{}") for pk in ids],
+    )
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as JSON that converts back exactly (DjangoJSONEncoder drops microseconds)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.date | dt.datetime):
+            return value.isoformat()
+        if isinstance(value, Decimal):
+            return str(value)
+        return value
+
+    return {name: plain(value) for name, value in values.items()}
 
 
 def _touch_refs(refs: list[tuple[int, int, int]]) -> None:
@@ -1452,7 +1491,10 @@ def _ref(ctx: _Context, row: ParsedRow, object_id: int) -> tuple[Any, ...]:
 def _update_existing(
     existing: dict[int, ParsedRow], ctx: _Context, stage_change_model: type[models.Model]
 ) -> tuple[int, int]:
+    from salesradar.imports.models import ImportChange
+
     records = ctx.model._default_manager.in_bulk(list(existing))
+    snapshots: list[ImportChange] = []
     changed_fields: set[str] = set()
     changed: list[models.Model] = []
     moves: list[Any] = []  # StageChange rows, recorded by pipeline.services.record_stage_moves
@@ -1490,14 +1532,31 @@ def _update_existing(
             )
             row.values["stage_entered_at"] = ctx.now
             differs.append("stage_entered_at")
+        before = {attname: getattr(record, attname) for attname in differs}
         for attname in differs:
             setattr(record, attname, row.values[attname])
         changed_fields.update(differs)
         changed.append(record)
+        snapshots.append(
+            ImportChange(
+                run_id=ctx.run.pk,
+                content_type_id=ctx.content_type.pk,
+                object_id=object_id,
+                action=ImportChange.Action.UPDATED,
+                before=_jsonable(before),
+                after=_jsonable({attname: row.values[attname] for attname in differs}),
+            )
+        )
     if changed:
         ctx.model._default_manager.bulk_update(changed, sorted(changed_fields))
+        ImportChange.objects.bulk_create(snapshots, batch_size=2000)
     if moves:
-        record_stage_moves(moves, at=ctx.now)  # flags regressions, announces the moves
+        written = record_stage_moves(moves, at=ctx.now)  # flags regressions, announces them
+        record_created(
+            ctx,
+            ContentType.objects.get_for_model(stage_change_model).pk,
+            [move.pk for move in written],
+        )
     return len(changed), unchanged
 
 

@@ -196,6 +196,26 @@ def result(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @importer_required
+@require_http_methods(["POST"])
+def undo(request: HttpRequest, run_id: int) -> HttpResponse:
+    from salesradar.imports.undo import UndoRefused, undo_import
+
+    run = get_object_or_404(ImportRun, pk=run_id)  # the uploaded file need not be kept
+    try:
+        report = undo_import(run)
+    except UndoRefused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Import undone: {deleted} records removed, {restored} restored.").format(
+                deleted=sum(report.deleted.values()), restored=report.restored
+            ),
+        )
+    return redirect("imports:result", run_id=run.pk)
+
+
+@importer_required
 def error_report(request: HttpRequest, run_id: int, file_format: str) -> HttpResponse:
     run = get_object_or_404(ImportRun, pk=run_id)
     report = Path(run.error_report) if run.error_report else None

@@ -264,6 +264,7 @@ class OpportunityDaysSinceLastActivity(Metric):
 
     scope_fields = OPPORTUNITY_SCOPE
     key = "opportunity_days_since_last_activity"
+    grows_with_time = True
     grain = "opportunity"
     unit = "days"
 
@@ -296,6 +297,7 @@ class OpportunityHoursSinceUpdate(Metric):
     scope_fields = OPPORTUNITY_SCOPE
     row_filters = frozenset({"stages"})
     key = "opportunity_hours_since_update"
+    grows_with_time = True
     grain = "opportunity"
     unit = "hours"
 
@@ -347,6 +349,7 @@ class OpportunityDaysInStage(Metric):
     scope_fields = OPPORTUNITY_SCOPE
     row_filters = frozenset({"stages"})
     key = "opportunity_days_in_stage"
+    grows_with_time = True
     grain = "opportunity"
     unit = "days"
 
@@ -386,6 +389,10 @@ class OpportunityStageSlaRatio(Metric):
     key = "opportunity_stage_sla_ratio"
     grain = "opportunity"
     unit = "ratio"
+
+    def time_per_unit(self, row: MetricRow) -> dt.timedelta | None:
+        """One unit of the ratio is the stage's SLA: the ratio grows while the deal waits."""
+        return dt.timedelta(days=row.context["sla_days"]) if row.context.get("sla_days") else None
 
     def rows(
         self, *, at: dt.datetime, scope: Scope, period: Period, periods: int
@@ -430,6 +437,7 @@ class CustomerDaysSinceLastActivity(Metric):
     scope_fields = CUSTOMER_SCOPE
     row_filters = frozenset({"tiers"})
     key = "customer_days_since_last_activity"
+    grows_with_time = True
     grain = "customer"
     unit = "days"
 
@@ -524,6 +532,7 @@ class QuoteHoursUnanswered(Metric):
     """
 
     key = "quote_hours_unanswered"
+    grows_with_time = True
     grain = "quote"
     unit = "hours"
     source = "quotes"
@@ -565,6 +574,7 @@ class LeadHoursWithoutFirstContact(Metric):
     """
 
     key = "lead_hours_without_first_contact"
+    grows_with_time = True
     grain = "lead"
     unit = "hours"
     source = "leads"
@@ -595,6 +605,7 @@ class InvoiceDaysOverdue(Metric):
     """
 
     key = "invoice_days_overdue"
+    grows_with_time = True
     grain = "invoice"
     unit = "days"
     source = "invoices"
@@ -1390,6 +1401,7 @@ class TeamDaysSinceAnyActivityLogged(Metric):
     """
 
     key = "team_days_since_activity_logged"
+    grows_with_time = True
     grain = "team"
     unit = "days"
     source = "data_health"

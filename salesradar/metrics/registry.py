@@ -74,6 +74,15 @@ class Metric(ABC):
     #: ("tiers" by ``context["tier"]``, "stages" by ``context["stage"]``), so one pass can
     #: compute the metric once for every rule that differs only in them
     row_filters: ClassVar[frozenset[str]] = frozenset()
+    #: the value is time elapsed since a fact (in ``unit``, hours or days): it grows one unit
+    #: per unit of time while nothing happens, so the moment a threshold was crossed is known
+    grows_with_time: ClassVar[bool] = False
+
+    def time_per_unit(self, row: MetricRow) -> dt.timedelta | None:
+        """Return how much time one unit of ``row``'s value stands for, if it grows with time."""
+        if not self.grows_with_time:
+            return None
+        return {"hours": dt.timedelta(hours=1), "days": dt.timedelta(days=1)}.get(self.unit)
 
     @abstractmethod
     def rows(

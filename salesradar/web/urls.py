@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from salesradar.web import alerts_views, auth, inbox_views, rules_views, views
+from salesradar.web import alerts_views, auth, inbox_views, pool_views, rules_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -23,5 +23,10 @@ urlpatterns = [
     path("inbox/read/", inbox_views.inbox_mark_read, name="inbox_mark_read"),
     path("deliveries/", inbox_views.deliveries, name="deliveries"),
     path("deliveries/<int:pk>/retry/", inbox_views.delivery_retry, name="delivery_retry"),
+    path("pool/", pool_views.pool, name="pool"),
+    path("pool/<str:kind>/<int:pk>/claim/", pool_views.pool_claim, name="pool_claim"),
+    path("pool/<str:kind>/<int:pk>/release/", pool_views.pool_release, name="pool_release"),
+    path("pool/<str:kind>/<int:pk>/assign/", pool_views.pool_assign, name="pool_assign"),
+    path("pool/lead/<int:pk>/nurture/", pool_views.pool_nurture, name="pool_nurture"),
     path("", include("salesradar.web.records.urls")),
 ]

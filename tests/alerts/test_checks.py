@@ -223,3 +223,49 @@ def test_evaluating_the_same_moment_twice_keeps_one_check(org: Org) -> None:
 
     check = AlertCheck.objects.get(rule__key="quote-slow")
     assert (check.evaluated_at, check.opened, check.attempts) == (hours(50), 1, 2)
+
+
+# --- Since when the problem exists ------------------------------------------------------------
+
+
+def test_condition_since_is_when_the_threshold_was_crossed_not_when_the_engine_looked(
+    org: Org,
+) -> None:
+    rules = load(ESCALATING_RULE)
+
+    run(rules, hours(100))
+
+    alert = alert_of("quote-slow", org.quote.pk)
+    assert alert.condition_since == hours(48)
+    assert alert.since == hours(48)
+    assert (alert.started_at, alert.firing_since) == (hours(100), hours(100))
+
+
+def test_condition_since_stays_through_the_episode_and_restarts_with_a_new_one(org: Org) -> None:
+    rules = load(ESCALATING_RULE)
+    run(rules, hours(60))
+    run(rules, hours(70))
+    assert alert_of("quote-slow", org.quote.pk).condition_since == hours(48)
+    org.quote.sent_at = hours(71)
+    org.quote.save()
+    run(rules, hours(72))
+    again = QuoteFactory(opportunity=org.quote.opportunity, requested_at=hours(80))
+
+    run(rules, hours(140))
+
+    assert alert_of("quote-slow", again.pk).condition_since == hours(128)
+    assert alert_of("quote-slow", org.quote.pk).state == AlertState.RESOLVED
+
+
+def test_condition_since_of_a_falling_threshold_is_the_first_true_evaluation(org: Org) -> None:
+    rules = load(
+        """
+        - id: quote-young
+          metric: quote_hours_unanswered
+          condition: {kind: threshold, op: "<", warning: 1000}
+        """
+    )
+
+    run(rules, hours(50))
+
+    assert alert_of("quote-young", org.quote.pk).condition_since == hours(50)

@@ -72,7 +72,8 @@ def test_evaluate_prints_the_open_alerts_as_json(quote: Quote) -> None:
     assert (row["entity_type"], row["entity_id"]) == ("quote", quote.pk)
     assert (row["severity"], row["state"], row["threshold"]) == ("danger", "firing", 72)
     assert row["value"] == pytest.approx(87)
-    assert row["since"] == "2025-06-10T00:00:00+08:00"
+    # since the warning level (48 h) was crossed, not since the engine first looked
+    assert row["since"] == (REQUESTED + dt.timedelta(hours=48)).isoformat()
 
 
 def test_evaluate_loads_the_shipped_pack_once(quote: Quote) -> None:
@@ -107,7 +108,7 @@ def test_evaluate_prints_a_table_with_headers_and_a_count(quote: Quote) -> None:
         str(quote.pk),
         "87.0",
     ]
-    assert "2025-06-10 00:00" in row
+    assert "2025-06-08 09:00" in row
     assert lines[-1] == f"{Alert.objects.open().count()} open alerts"
 
 

@@ -31,8 +31,8 @@ def test_move_refused_by_a_gate_answers_422_naming_what_is_missing(
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "gate_not_met"
-    assert body["missing"] == ["evidence “pain_points”", "a contact who is Decision maker"]
-    assert "pain_points" in body["message"]
+    assert body["missing"] == ["evidence “Pain-point list”", "a contact who is Decision maker"]
+    assert "Pain-point list" in body["message"]
     assert not StageChange.objects.filter(opportunity=opportunity).exists()
 
 

@@ -21,7 +21,15 @@ from salesradar.accounts.models import Team, User
 from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import ActionCard, Activity, Task
 from salesradar.alerts.choices import AlertState, EventKind
-from salesradar.alerts.models import Alert, AlertCheck, AlertEvent, Rule, Silence
+from salesradar.alerts.models import (
+    Alert,
+    AlertCheck,
+    AlertEvent,
+    AlertGroup,
+    Concern,
+    Rule,
+    Silence,
+)
 from salesradar.capture.models import Competitor
 from salesradar.crm.choices import LeadSource, Tier
 from salesradar.crm.models import Contact, Customer, Lead
@@ -278,6 +286,23 @@ def sample() -> dict[str, Model]:
     objects.append(
         AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, condition={})
     )
+    concern = Concern.objects.create(
+        key="deal-0001", names={"en": "Deal at risk"}, entity_type="opportunity"
+    )
+    objects.append(concern)
+    objects.append(
+        AlertGroup.objects.create(
+            fingerprint=f"deal-0001:opportunity:{opportunity.pk}",
+            concern=concern,
+            entity_type="opportunity",
+            entity_id=opportunity.pk,
+            owner=rep,
+            severity="warning",
+            since=AT,
+            opened_at=AT,
+            updated_at=AT,
+        )
+    )
     return {obj._meta.label: obj for obj in objects}
 
 
@@ -374,6 +399,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
         set(REGISTERED_MODELS)
         # written by the engine
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent", "alerts.AlertCheck"}
+        - {"alerts.AlertGroup", "alerts.Concern"}  # written by the engine and the pack loader
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history

@@ -188,8 +188,19 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "timeline": queries.customer_timeline(customer),
         "form": FollowupForm(user=request.user, customer=customer),
+        "countdown": ownership_countdown(customer),
     }
     return render(request, "web/records/customer_detail.html", context)
+
+
+def ownership_countdown(customer: Customer) -> dict[str, Any] | None:
+    """When a customer taken from the pool returns to it without a follow-up (red under 3 days)."""
+    from salesradar.crm.pool import customers_with_countdown
+    from salesradar.web.pool_views import countdown
+
+    now = timezone.now()
+    found = customers_with_countdown(Customer.objects.filter(pk=customer.pk), at=now).first()
+    return countdown(found.expires_at, now) if found is not None else None
 
 
 @login_required

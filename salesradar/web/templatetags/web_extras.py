@@ -104,6 +104,7 @@ NAV_LINKS: tuple[tuple[str, str, Any, bool], ...] = (
     ("health:list", "trending-up", _("Customer health"), False),
     ("web:opportunity_list", "briefcase", _("Opportunities"), False),
     ("web:deal_board", "layout-kanban", _("Deal board"), False),
+    ("web:pool", "users-group", _("Lead pool"), False),
     ("web:alert_list", "alert-triangle", _("Alerts"), False),
     ("web:rule_list", "settings", _("Rules"), True),
     ("web:inbox", "inbox", _("Inbox"), False),

@@ -78,7 +78,7 @@ class Command(BaseCommand):
                     "value": alert.value,
                     "threshold": alert.threshold,
                     # Stored times come back in UTC; print them in the organisation's zone.
-                    "since": timezone.localtime(alert.firing_since or alert.started_at).isoformat(),
+                    "since": timezone.localtime(alert.since).isoformat(),
                     "message": alert.message,
                     "inhibited": alert.inhibited_by_id is not None,
                 }

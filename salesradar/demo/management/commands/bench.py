@@ -60,6 +60,19 @@ class Command(BaseCommand):
             help="also time each metric that has hand-written SQL in benchmarks/reference_sql "
             "against that SQL and report the ratio",
         )
+        budget = actions.add_parser(
+            "budget",
+            help="replay the default rule pack day by day over the last weeks (rolled back) and "
+            "print the new and open alert groups per rep against the budget, and the planted "
+            "problems caught",
+        )
+        budget.add_argument("--at", help="ISO date of the last pass (default: now)")
+        budget.add_argument("--weeks", type=int, default=4)
+        budget.add_argument("--step-hours", type=float, default=24.0)
+        budget.add_argument("--pack", help="a rule pack file (default: the shipped pack)")
+        budget.add_argument(
+            "--truth", help="ground truth file (default: ground_truth.json in the data dir)"
+        )
         notify = actions.add_parser(
             "notify", help="drain an outbox of webhook deliveries into a receiver on loopback"
         )
@@ -100,6 +113,9 @@ class Command(BaseCommand):
         leads.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["target"] == "budget":
+            self.bench_budget(options)
+            return
         if options["target"] == "evaluate":
             self.bench_evaluate(options)
             return
@@ -228,6 +244,45 @@ class Command(BaseCommand):
             self.stderr.write("Timing the metrics against their reference SQL ...")
             report["reference"] = [timing.as_dict() for timing in time_references(at)]
         self.stdout.write(json.dumps(report, indent=1))
+
+    def bench_budget(self, options: dict[str, Any]) -> None:
+        from pathlib import Path
+
+        from salesradar.alerts.budget import measure_budget
+        from salesradar.alerts.management.commands.evaluate import parse_at
+        from salesradar.alerts.rules import (
+            RulePackError,
+            default_rule_pack_path,
+            ensure_default_rules,
+            read_rule_pack,
+        )
+        from salesradar.core import env
+        from salesradar.demo.services import demo_present
+
+        call_command("migrate", interactive=False, verbosity=0)
+        if not demo_present():
+            raise CommandError("Build the demo first: salesradar demo --no-serve")
+        truth_path = Path(options["truth"] or env.data_dir() / "ground_truth.json")
+        try:
+            truth = json.loads(truth_path.read_text(encoding="utf-8"))
+            pack = read_rule_pack(options["pack"] or default_rule_pack_path())
+        except (OSError, ValueError) as error:
+            raise CommandError(f"{truth_path}: {error}") from None
+        except RulePackError as error:
+            raise CommandError(str(error)) from None
+        ensure_default_rules()
+        try:
+            report = measure_budget(
+                at=parse_at(options.get("at")),
+                truth=truth,
+                weeks=options["weeks"],
+                step=dt.timedelta(hours=options["step_hours"]),
+                pack=pack,
+                progress=lambda message: self.stderr.write(f"  {message}"),
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        self.stdout.write(json.dumps(report, indent=1, ensure_ascii=False))
 
     def bench_pages(self, options: dict[str, Any]) -> None:
         from salesradar.alerts.engine import evaluate

@@ -50,6 +50,13 @@ class Command(BaseCommand):
         )
         parser.add_argument("--list-presets", action="store_true", help="list presets and exit")
         parser.add_argument(
+            "--undo",
+            type=int,
+            metavar="RUN",
+            help="undo import run RUN (within 30 days): remove what it created, restore what "
+            "it updated",
+        )
+        parser.add_argument(
             "--source",
             help="system the external ids come from (default: the preset's, or 'file')",
         )
@@ -148,6 +155,9 @@ class Command(BaseCommand):
                 ],
             )
             return
+        if options["undo"]:
+            self.undo(options["undo"])
+            return
         if not options["file"] or not options["kind"]:
             raise CommandError(_("Give the file and --kind (or --list-presets)."))
         path = Path(options["file"])
@@ -210,6 +220,24 @@ class Command(BaseCommand):
         )
         import_options.stage_map = self.confirm_stages(path, import_options, preset, options)
         return import_options
+
+    def undo(self, run_id: int) -> None:
+        from salesradar.imports.models import ImportRun
+        from salesradar.imports.undo import UndoRefused, undo_import
+
+        run = ImportRun.objects.filter(pk=run_id).first()
+        if run is None:
+            raise CommandError(_("No import run {run}.").format(run=run_id))
+        try:
+            report = undo_import(run)
+        except UndoRefused as error:
+            raise CommandError(str(error)) from error
+        deleted = ", ".join(f"{label} {count}" for label, count in report.deleted.items())
+        self.stdout.write(
+            _("Undone: removed {deleted}; restored {restored} updated records.").format(
+                deleted=deleted or "0", restored=report.restored
+            )
+        )
 
     def explain(
         self, headers: list[str], kind: schema.Kind, preset: Preset | None, *, chosen: bool
@@ -340,6 +368,7 @@ class Command(BaseCommand):
             error_path = services.write_error_report(report.error_file, target)
             report.error_file.unlink(missing_ok=True)
         summary = {
+            "run": report.run_id,
             "kind": report.kind,
             "source": report.source,
             "dry_run": report.dry_run,
@@ -372,7 +401,9 @@ class Command(BaseCommand):
         if report.dry_run:
             headline = _("Dry run: nothing written.")
         elif report.committed:
-            headline = _("Imported.")
+            headline = _(
+                "Imported (run {run}; undo within 30 days: salesradar import --undo {run})."
+            ).format(run=report.run_id)
         else:
             headline = _(
                 "Refused: {rows} rows have errors, nothing was written "
