@@ -10,7 +10,7 @@ from salesradar.crm.settings import lead_jobs_seconds
 
 PERIODIC_SECONDS = 300  # how often the daily and weekly jobs look for what has fallen due
 HOUSEKEEPING_SECONDS = 6 * 3600
-MODEL_CHECK_SECONDS = 3600  # the models retrain weekly; an hourly look finds when it is due
+MODEL_CHECK_SECONDS = 3600  # weekly retraining and forecast snapshots; hourly finds when due
 HEALTH_SECONDS = 3600  # the health job rescores daily and calibrates monthly when due
 
 
@@ -36,10 +36,12 @@ def send_notifications() -> None:
 def send_briefings_and_summaries() -> None:
     """The daily morning briefings and the weekly team summaries that have fallen due."""
     from salesradar.notify.periodic import send_morning_briefings, send_weekly_summaries
+    from salesradar.reports.mail import send_weekly_reports
 
     now = timezone.now()
     send_morning_briefings(now=now)
     send_weekly_summaries(now=now)
+    send_weekly_reports(now=now)
 
 
 def housekeep() -> None:
@@ -64,10 +66,10 @@ def run_lead_jobs() -> None:
 
 
 def retrain_models() -> None:
-    """The weekly retraining of the deal-outcome models (checked hourly, trains when due)."""
-    from salesradar.forecast.services import retrain_if_due
+    """The forecast's weekly work, checked hourly: retrain the models, snapshot the forecast."""
+    from salesradar.forecast.periodic import run_weekly
 
-    retrain_if_due(by="scheduler")
+    run_weekly(at=timezone.now(), by="scheduler")
 
 
 def run_health_jobs() -> None:

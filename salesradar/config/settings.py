@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "salesradar.handover",
     "salesradar.forecast",
     "salesradar.health",
+    "salesradar.reports",
     "salesradar.quality",
     "rest_framework",
     "django_filters",

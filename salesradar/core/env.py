@@ -39,6 +39,10 @@ DOCUMENTED = {
     "WEEKLY_SUMMARY_DAY": "ISO weekday (1 = Monday ... 7 = Sunday) of the managers' weekly "
     "summary of the week before (default: 1)",
     "WEEKLY_SUMMARY_HOUR": "local hour (0-23) of the managers' weekly summary (default: 9)",
+    "WEEKLY_REPORT_DAY": "ISO weekday (1 = Monday) the weekly process-health report is mailed "
+    "(default: 1)",
+    "WEEKLY_REPORT_HOUR": "local hour (0-23) the weekly process-health report is mailed "
+    "(default: 8)",
     "RETENTION_DAYS": "days to keep sent deliveries, read inbox messages and ended silences "
     "before housekeeping removes them; failed and queued deliveries are never removed "
     "(default: 90)",
@@ -48,6 +52,10 @@ DOCUMENTED = {
     "LOGIN_MAX_FAILURES": "failed sign-ins for one user name from one address before it is "
     "locked (default: 5)",
     "LOGIN_LOCK_MINUTES": "minutes a locked user name and address must wait (default: 15)",
+    "FORECAST_DISCOUNT": "share of a low-credibility deal (index under 60) that counts in the "
+    "forecast (default: 0.7)",
+    "FORECAST_OVERDUE_LIMIT": "overdue balance above which a customer is flagged high-risk on "
+    "the forecast (default: 500000)",
 }
 
 

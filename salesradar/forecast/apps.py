@@ -6,3 +6,6 @@ class ForecastConfig(AppConfig):
     name = "salesradar.forecast"
     label = "forecast"
     verbose_name = _("Forecast")
+
+    def ready(self) -> None:
+        from salesradar.forecast import risk  # noqa: F401  (registers the metric and rule kind)

@@ -1,7 +1,7 @@
 """Deal features as of a moment: one row per open opportunity, computed set-based.
 
 Every feature reads only facts stamped at or before ``at`` (the stage from the stage
-history, activities that occurred and were logged by then, quotes requested by then,
+history, follow-ups known by then (`activity_known_by`), quotes requested by then,
 invoices due by then), so a model trained on features of past moments never sees the future.
 Each feature is a handful of grouped queries over all open deals at once, never a query per
 deal. A missing value (no SLA for the stage, no invoice history) is NaN, not zero: the model
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from salesradar.activities.models import Activity
 from salesradar.crm.choices import DecisionRole
 from salesradar.crm.models import Contact
-from salesradar.metrics.catalogue import open_opportunities_as_of
+from salesradar.metrics.catalogue import activity_known_by, open_opportunities_as_of
 from salesradar.metrics.registry import Scope
 from salesradar.pipeline.models import Evidence, Invoice, Opportunity, Quote, Stage, StageChange
 
@@ -147,7 +147,7 @@ def deal_features(at: dt.datetime, *, scope: Scope | None = None) -> FeatureFram
     activity = {
         row["opportunity_id"]: row
         for row in Activity.objects.filter(
-            is_open, occurred_at__lte=at, created_at__lte=at, opportunity__isnull=False
+            is_open, activity_known_by(at), opportunity__isnull=False
         )
         .values("opportunity_id")
         .annotate(

@@ -223,11 +223,25 @@ class DealScores:
         return int(np.flatnonzero(self.frame.ids == opportunity_id)[0])
 
 
+def model_as_of(target: str, at: dt.datetime) -> ModelRecord | None:
+    """Return the model that scores ``target`` at ``at``: the active one, unless it was
+    trained after ``at``, then the newest trained by then; so a replay of the past never
+    uses a model that learnt from the future it replays."""
+    active = ModelRecord.objects.active().filter(target=target).first()
+    if active is not None and active.trained_at <= at:
+        return active
+    return (
+        ModelRecord.objects.filter(target=target, trained_at__lte=at)
+        .order_by("-trained_at", "-version")
+        .first()
+    )
+
+
 def active_model(
-    target: str, notes: list[str]
+    target: str, notes: list[str], at: dt.datetime
 ) -> tuple[ModelRecord | None, CalibratedModel | None]:
-    """Return the active model of ``target``; a missing or corrupt one adds a note instead."""
-    record = ModelRecord.objects.active().filter(target=target).first()
+    """Return the model of ``target`` as of ``at``; a missing or corrupt one adds a note."""
+    record = model_as_of(target, at)
     if record is None:
         return None, None
     try:
@@ -261,7 +275,7 @@ def score_deals(*, at: dt.datetime, scope: Scope | None = None) -> DealScores:
     stage_probability = frame.column("stage_probability") if len(frame) else np.zeros(0)
     result = DealScores(frame, stage_probability.copy(), 1 - stage_probability, notes=notes)
     for target in TARGETS:
-        record, model = active_model(target, notes)
+        record, model = active_model(target, notes, at)
         result.records[target] = record if model is not None else None
         result.models[target] = model
         if model is None:

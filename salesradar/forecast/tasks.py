@@ -7,7 +7,9 @@ from celery import shared_task
 
 @shared_task(name="salesradar.forecast.tasks.retrain_models", ignore_result=True)
 def retrain_models() -> int:
-    """Retrain the deal-outcome models when the newest is a week old; return how many stored."""
-    from salesradar.forecast.services import retrain_if_due
+    """The forecast's weekly work when due (retrain, snapshot); return how many models stored."""
+    from django.utils import timezone
 
-    return len(retrain_if_due(by="celery-beat"))
+    from salesradar.forecast.periodic import run_weekly
+
+    return run_weekly(at=timezone.now(), by="celery-beat").models

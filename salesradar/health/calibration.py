@@ -6,7 +6,8 @@ the owner could have seen then), and whether it was renewed (a contract names it
 ``renewal_of``). A logistic regression on the four pillars gives the weights (positive
 coefficients, normalised to sum to one). With fewer than ``MIN_SAMPLES`` observations or
 fewer than ``MIN_PER_CLASS`` of either outcome, or when the fitted weights rank renewals no
-better than the defaults out of sample, the defaults stay and the report says why.
+better than the defaults and than ``MIN_AUC`` out of sample, the defaults stay and the
+report says why.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from salesradar.pipeline.models import Contract
 
 MIN_SAMPLES = 40
 MIN_PER_CLASS = 8
+MIN_AUC = 0.6  # fitted weights must rank renewals clearly better than chance (0.5)
 LOOKBACK_DAYS = 395
 OUTCOME_KNOWN_DAYS = 30
 
@@ -130,11 +132,11 @@ def calibrate(*, at: dt.datetime) -> HealthCalibration:
     total = sum(positive.values())
     if total <= 0:
         calibration.note = _("No pillar predicted renewal positively; default weights stay.")
-    elif default_auc is not None and (calibration.model_auc or 0) < default_auc:
+    elif (calibration.model_auc or 0) < max(MIN_AUC, default_auc or 0):
         calibration.note = _(
-            "The fitted weights ranked renewals worse out of sample (AUC {fitted}) than the "
-            "default weights (AUC {default}); default weights stay."
-        ).format(fitted=calibration.model_auc, default=default_auc)
+            "The fitted weights ranked renewals out of sample with AUC {fitted}, not above "
+            "both {minimum} and the default weights' {default}; default weights stay."
+        ).format(fitted=calibration.model_auc, minimum=MIN_AUC, default=default_auc)
     else:
         calibration.weights = {name: round(value / total, 4) for name, value in positive.items()}
         calibration.applied = True

@@ -792,3 +792,46 @@ _preset(
     },
     CHINESE_STAGES,
 )
+
+
+HEADER_SUGGESTION_SCORE = 80
+
+
+def suggest_columns(
+    headers: list[str], kind: Kind, mapping: dict[str, str]
+) -> dict[str, tuple[str, float]]:
+    """Suggest a column for each header the mapping leaves out, by fuzzy name, in both languages.
+
+    A header is compared with every column's English label, Chinese label and key, and with
+    every preset's spelling of it ("Acct Name" -> customer, "客户名" -> name); the best match
+    at or above ``HEADER_SUGGESTION_SCORE`` (rapidfuzz WRatio, 0-100) is suggested, never
+    applied without the person's confirmation.
+    """
+    from rapidfuzz import fuzz, process
+
+    taken = set(mapping.values())
+    spellings: list[tuple[str, str]] = []
+    for column in kind.columns:
+        if column.key in taken:
+            continue
+        for spelling in (column.en, column.zh, column.key.replace("_", " ")):
+            spellings.append((fold(spelling), column.key))
+    for preset in candidates(kind):
+        for header, key in preset.headers.items():
+            if key not in taken:
+                spellings.append((fold(header), key))
+    if not spellings:
+        return {}
+    choices = [spelling for spelling, _key in spellings]
+    suggestions: dict[str, tuple[str, float]] = {}
+    for header in headers:
+        if header in mapping:
+            continue
+        best = process.extractOne(
+            fold(header), choices, scorer=fuzz.WRatio, score_cutoff=HEADER_SUGGESTION_SCORE
+        )
+        if best is not None:
+            key = spellings[best[2]][1]
+            if key not in {suggested for suggested, _score in suggestions.values()}:
+                suggestions[header] = (key, round(best[1], 1))
+    return suggestions

@@ -1824,6 +1824,51 @@ def _finish(
     )
 
 
+def write_rejected_rows(source: Path, report_csv: Path, target: Path, kind_key: str) -> int:
+    """Write the refused rows as they were in the file, plus an error column, to fix and re-upload.
+
+    The header is the file's own; the last column says what was wrong with the row (every
+    reason, joined). Returns the number of rows written. Memory holds the refused rows'
+    reasons only, never the file.
+    """
+    reasons: dict[int, list[str]] = {}
+    with report_csv.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row, column, _value, reason in reader:
+            text = f"{column}: {reason}" if column else reason
+            reasons.setdefault(int(row), []).append(text)
+    table = _open(source, schema.kind_named(kind_key))
+    written = 0
+    try:
+        header = [*table.headers, _("error")]
+        rows = (
+            [*[normalize_text(cell) for cell in cells[: len(table.headers)]], " | ".join(why)]
+            for number, cells in table.rows
+            if (why := reasons.get(number))
+        )
+        if target.suffix.lower() == ".xlsx":
+            from openpyxl import Workbook
+
+            workbook = Workbook(write_only=True)
+            sheet = workbook.create_sheet(_("Rows to fix"))
+            sheet.append(header)
+            for line in rows:
+                sheet.append(line)
+                written += 1
+            workbook.save(target)
+        else:
+            with target.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                for line in rows:
+                    writer.writerow(line)
+                    written += 1
+    finally:
+        table.close()
+    return written
+
+
 def write_error_report(report_csv: Path, target: Path) -> Path:
     """Copy an error report to ``target`` as .csv or .xlsx (by its suffix)."""
     if target.suffix.lower() == ".xlsx":

@@ -28,7 +28,7 @@ from salesradar.core.fields import DEFAULT_CURRENCY
 from salesradar.imports import exports, schema, services
 from salesradar.imports.forms import MappingForm, UploadForm
 from salesradar.imports.models import ImportRun
-from salesradar.imports.presets import PRESETS, candidates
+from salesradar.imports.presets import PRESETS, candidates, suggest_columns
 
 RECENT_RUNS = 20
 
@@ -121,8 +121,11 @@ def map_columns(request: HttpRequest, run_id: int) -> HttpResponse:
         "create_owners": run.options.get("create_owners", False),
         "create_customers": run.options.get("create_customers", False),
     }
+    # fuzzy suggestions for the headers the preset leaves out, pre-selected like the stage
+    # suggestions: the person sees them and confirms by saving (only before a first save)
+    suggested = {} if run.mapping else suggest_columns(analysis.headers, kind, mapping)
     for index, header in enumerate(analysis.headers):
-        initial[f"column_{index}"] = mapping.get(header, "")
+        initial[f"column_{index}"] = mapping.get(header) or suggested.get(header, ("",))[0]
     for index, name in enumerate(stage_names):
         initial[f"stage_{index}"] = initial_stages.get(name, "")
     form = MappingForm(
@@ -221,6 +224,14 @@ def error_report(request: HttpRequest, run_id: int, file_format: str) -> HttpRes
     report = Path(run.error_report) if run.error_report else None
     if report is None or not report.is_file() or file_format not in exports.FORMATS:
         raise Http404(_("This import has no error report."))
+    if request.GET.get("rows") and run.stored_path and Path(run.stored_path).is_file():
+        target = _temporary_path(f".{file_format}")
+        services.write_rejected_rows(Path(run.stored_path), report, target, run.kind)
+        return FileResponse(
+            _open_and_forget(target),
+            as_attachment=True,
+            filename=f"{Path(run.file_name).stem}-rows-to-fix.{file_format}",
+        )
     name = f"{Path(run.file_name).stem}-errors.{file_format}"
     if file_format == "csv":
         return FileResponse(report.open("rb"), as_attachment=True, filename=name)

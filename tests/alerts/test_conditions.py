@@ -270,7 +270,9 @@ def test_every_invalid_field_is_named(spec: dict[str, Any], field: str) -> None:
 
 
 def test_unknown_kind_lists_the_known_kinds() -> None:
-    with pytest.raises(RuleError, match="baseline, cadence, change, consecutive, threshold, trend"):
+    with pytest.raises(
+        RuleError, match="baseline, cadence, change, consecutive, risk, threshold, trend"
+    ):
         build(kind="forecast")
 
 

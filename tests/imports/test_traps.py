@@ -188,3 +188,20 @@ def test_a_deal_closed_before_it_was_created_is_refused_not_clamped(deal_file) -
 
     assert not report.committed
     assert "closed before it was created (2026-03-05)" in report.errors[0].reason
+
+
+@pytest.mark.django_db
+def test_the_refused_rows_come_back_as_they_were_with_an_error_column(deal_file, tmp_path) -> None:
+    path = deal_file(
+        ["好行", "Acme", "方案报价", "1", "li", "2026-01-05"],
+        ["坏行", "Acme", "方案报价", "-5", "li", "2026-01-05"],
+    )
+    report = import_file(path, "opportunities", currency="CNY")
+    assert report.error_file is not None
+    target = tmp_path / "fix.csv"
+
+    written = services.write_rejected_rows(path, report.error_file, target, "opportunities")
+
+    lines = target.read_text("utf-8-sig").splitlines()
+    assert written == 1 and lines[0] == ",".join([*DEAL_HEADER, "error"])
+    assert lines[1].startswith("坏行,Acme,方案报价,-5,li,2026-01-05,金额: ")

@@ -120,7 +120,7 @@ def test_compute_accepts_a_metric_instance_without_registering_it(scratch_regist
 
 def test_every_registered_metric_is_complete_and_documented():
     documented = DOCS.read_text(encoding="utf-8")
-    assert len(METRICS) == 41  # DESIGN §5 at every grain, plus the lead pool's two (issue 6)
+    assert len(METRICS) == 42  # DESIGN §5 at every grain, the lead pool's two (issue 6), risk (12)
     for key, metric in METRICS.items():
         assert metric.key == key
         assert metric.grain in GRAINS

@@ -102,10 +102,12 @@ def build_demo_site() -> dict[str, object]:
     from salesradar.alerts.engine import evaluate
     from salesradar.alerts.rules import ensure_default_rules
     from salesradar.demo.services import build_demo
+    from salesradar.health.services import refresh_health
 
     result = build_demo(seed=DEMO_SEED, size="small", today=DEMO_TODAY, truth_path=None)
     ensure_default_rules()
     evaluate(at=EVALUATED_AT)
+    refresh_health(at=EVALUATED_AT)  # the health pages read the stored scores
     planted = {(item.entity_type, item.entity_id) for item in result.ground_truth if item.planted}
     actors = choose_actors(planted)
     for username in (actors["manager"], actors["rep"]):

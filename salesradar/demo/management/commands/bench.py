@@ -103,6 +103,10 @@ class Command(BaseCommand):
             help="field-level precision and recall of the note parser on the labelled notes "
             "(no database needed)",
         )
+        report = actions.add_parser(
+            "report", help="time the weekly process-health report (compute, HTML, PDF, XLSX)"
+        )
+        report.add_argument("--repeat", type=int, default=3)
         leads = actions.add_parser(
             "leads", help="route incoming leads through the rules with duplicate checks"
         )
@@ -121,6 +125,14 @@ class Command(BaseCommand):
             return
         if options["target"] == "pages":
             self.bench_pages(options)
+            return
+        if options["target"] == "report":
+            from salesradar.reports.bench import run as run_report_bench
+
+            try:
+                self.stdout.write(json.dumps(run_report_bench(repeat=options["repeat"]), indent=1))
+            except LookupError as error:
+                raise CommandError(str(error)) from None
             return
         if options["target"] == "capture":
             from salesradar.capture.evaluation import report

@@ -19,6 +19,7 @@ from salesradar.imports.presets import (
     candidates,
     mapping_from_preset,
     rank_presets,
+    suggest_columns,
 )
 
 
@@ -197,6 +198,15 @@ class Command(BaseCommand):
             self.explain(analysis.headers, kind, preset, chosen=bool(options["preset"]))
             for header, key in mapping.items():
                 self.stderr.write(f"  {header} -> {key}")
+            for header, (key, score) in suggest_columns(analysis.headers, kind, mapping).items():
+                self.stderr.write(
+                    _("  {header} is not mapped; it looks like {key} ({score}): {argument}").format(
+                        header=header,
+                        key=key,
+                        score=score,
+                        argument="--map " + shlex.quote(f"{header}={key}"),
+                    )
+                )
         for note in analysis.notes:
             self.stderr.write(note)
         actor_id = self.user_id(options["actor"]) if options["actor"] else None
@@ -365,8 +375,16 @@ class Command(BaseCommand):
         error_path: Path | None = None
         if report.error_file is not None:
             target = Path(options["errors"] or f"{path.stem}-errors.csv")
+            rejected = target.with_name(f"{path.stem}-rows-to-fix{target.suffix}")
+            services.write_rejected_rows(path, report.error_file, rejected, report.kind)
             error_path = services.write_error_report(report.error_file, target)
             report.error_file.unlink(missing_ok=True)
+            if options["format"] == "text":
+                self.stdout.write(
+                    _("The refused rows as they were, with an error column: {path}").format(
+                        path=rejected
+                    )
+                )
         summary = {
             "run": report.run_id,
             "kind": report.kind,
