@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -197,6 +198,25 @@ def stage_columns(kind: schema.Kind, mapping: dict[str, str]) -> list[str]:
     return [header for header, key in mapping.items() if key in stage_keys]
 
 
+# HubSpot's deal export: one column per stage with the time the deal entered it, labelled
+# Date entered "Appointment Scheduled (Sales Pipeline)" (or the property hs_date_entered_<id>)
+_DATE_ENTERED = re.compile(
+    r"""^date entered\s*["'“”‘’](?P<stage>.+?)(\s*\([^()]*\))?["'“”‘’]$"""
+    r"|^hs_date_entered_(?P<id>.+)$",
+    re.IGNORECASE,
+)
+
+
+def date_entered_columns(headers: list[str]) -> dict[str, str]:
+    """Map each "Date entered <stage>" header to the stage name it is about."""
+    found: dict[str, str] = {}
+    for header in headers:
+        match = _DATE_ENTERED.match(normalize_text(header))
+        if match:
+            found[header] = (match["stage"] or match["id"]).strip()
+    return found
+
+
 def scan_stage_values(path: Path | str, kind_key: str, mapping: dict[str, str]) -> list[str]:
     """Return the distinct stage names the file uses (in first-seen order), to map them."""
     kind = schema.kind_named(kind_key)
@@ -204,8 +224,11 @@ def scan_stage_values(path: Path | str, kind_key: str, mapping: dict[str, str]) 
     if not headers:
         return []
     table = _open(path, kind)
+    seen_in_headers = (
+        list(date_entered_columns(table.headers).values()) if kind.key == "opportunities" else []
+    )
     indexes = [table.headers.index(header) for header in headers if header in table.headers]
-    seen: dict[str, None] = {}
+    seen: dict[str, None] = dict.fromkeys(seen_in_headers)
     try:
         for _number, cells in table.rows:
             for index in indexes:
@@ -330,6 +353,7 @@ class _Context:
         self.unknown_rows: set[int] = set()
         self.rows_without_currency: set[int] = set()
         self.date_order: str | None = options.date_order or None
+        self.entered_columns: list[tuple[int, Any]] = []  # HubSpot date-entered: index, stage
         preset = PRESETS.get(options.preset)
         self.value_maps: dict[str, dict[str, str]] = {
             key: {fold(theirs): ours for theirs, ours in spellings.items()}
@@ -451,6 +475,16 @@ def _parse_row(
             values[column.attname] = value
         else:
             references[column.key] = value  # a helper column such as the deal status
+    for index, stage in ctx.entered_columns:
+        raw = cells[index] if index < len(cells) else None
+        try:
+            entered = parse_datetime(raw, zone=ctx.zone, order=ctx.date_order)
+        except CellError as error:
+            ctx.error(number, "stage", raw, str(error))
+            ok = False
+            continue
+        if entered is not None:
+            extra.setdefault("entered", []).append((entered, stage))
     if not ok:
         return None
     if not external:
@@ -1280,12 +1314,28 @@ def _open_opportunities(rows: list[ParsedRow], ctx: _Context) -> list[tuple[Pars
                     code=values["code"],
                     note=_("opened by import"),
                 )
-                if open_stage is not None and open_stage.pk != first.pk:
+                position, moved_at = first, created
+                for entered, entered_stage in sorted(
+                    row.extra.get("entered", []), key=lambda item: item[0]
+                ):
+                    if entered_stage.pk == position.pk or entered_stage.is_terminal:
+                        continue
+                    moved_at = max(entered, created)
+                    move_stage(
+                        opportunity,
+                        entered_stage,
+                        by=actor,
+                        at=moved_at,
+                        note=_("import"),
+                        backfill=True,
+                    )
+                    position = entered_stage
+                if open_stage is not None and open_stage.pk != position.pk:
                     move_stage(
                         opportunity,
                         open_stage,
                         by=actor,
-                        at=created,
+                        at=moved_at,
                         note=_("import"),
                         backfill=True,
                     )
@@ -1600,6 +1650,28 @@ class ErrorSink:
         self._handle.close()
 
 
+def _entered_plan(table: Table, ctx: _Context) -> list[tuple[int, Any]]:
+    """The "Date entered <stage>" columns the stage mapping resolves: (index, stage)."""
+    plan: list[tuple[int, Any]] = []
+    for header, name in date_entered_columns(table.headers).items():
+        if header in ctx.options.mapping:
+            continue
+        stage = ctx.stage_map.get(fold(name))
+        if stage is None:
+            raise ImportRefused(
+                _(
+                    "The column {header} is about the stage {stage}, which maps to no stage of "
+                    "the process; map it with --stage-map."
+                ).format(header=header, stage=name)
+            )
+        plan.append((table.headers.index(header), stage))
+    if plan:
+        ctx.notes.append(
+            _("stage history read from {count} date-entered columns").format(count=len(plan))
+        )
+    return plan
+
+
 def _column_plan(table: Table, ctx: _Context) -> list[tuple[int, schema.Column]]:
     kind = ctx.kind
     mapping = ctx.options.mapping
@@ -1700,6 +1772,8 @@ def run_import(
         table = _open(path, ctx.kind)
         report.notes = list(table.notes)
         plan = _column_plan(table, ctx)
+        if ctx.kind.key == "opportunities":
+            ctx.entered_columns = _entered_plan(table, ctx)
         _decide_date_order(path, plan, ctx)
         with transaction.atomic():
             # the first write takes SQLite's write lock for the whole run (see _allocate_ids)

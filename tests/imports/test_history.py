@@ -127,3 +127,58 @@ def test_deal_closed_in_the_future_is_refused_naming_the_row(
     [error] = report.errors
     assert error.row == 2 and "future" in error.reason
     assert not Opportunity.objects.exists()
+
+
+def test_hubspot_date_entered_columns_become_the_deals_stage_history(
+    tmp_path: Path, default_process: Process
+) -> None:
+    UserFactory(username="li")
+    CustomerFactory(name="Acme")
+    path = write_csv(
+        tmp_path / "hubspot.csv",
+        [
+            [
+                "Record ID",
+                "Deal Name",
+                "Deal Stage",
+                "Amount",
+                "Currency",
+                "Deal owner",
+                "Create Date",
+                "Associated Company",
+                'Date entered "Appointment Scheduled (Sales Pipeline)"',
+                'Date entered "Qualified To Buy (Sales Pipeline)"',
+                'Date entered "Contract Sent (Sales Pipeline)"',
+                'Time in "Qualified To Buy (Sales Pipeline)"',
+            ],
+            [
+                "1",
+                "ERP",
+                "Contract Sent",
+                "100",
+                "CNY",
+                "li",
+                "2026-01-02",
+                "Acme",
+                "2026-01-02",
+                "2026-01-10",
+                "2026-02-01",
+                "22 days",
+            ],
+        ],
+    )
+    stage_map = {
+        "Appointment Scheduled": "initial_contact",
+        "Qualified To Buy": "needs_confirmed",
+        "Contract Sent": "negotiation",
+    }
+
+    report = import_file(path, "opportunities", stage_map=stage_map)
+
+    assert report.committed, report.errors
+    assert history(Opportunity.objects.get()) == [
+        (None, "initial_contact", "2026-01-02"),
+        ("initial_contact", "needs_confirmed", "2026-01-10"),
+        ("needs_confirmed", "negotiation", "2026-02-01"),
+    ]
+    assert any("date-entered columns" in note for note in report.notes)

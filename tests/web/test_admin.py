@@ -57,6 +57,7 @@ from salesradar.pipeline.models import (
     StageChange,
     Target,
 )
+from salesradar.quality.models import BacktestRun
 from tests.api.factories import admin_samples as api_admin_samples
 
 pytestmark = pytest.mark.django_db
@@ -286,6 +287,9 @@ def sample() -> dict[str, Model]:
     objects.append(
         AlertCheck.objects.create(rule=rule, evaluated_at=AT, rule_version=1, condition={})
     )
+    objects.append(
+        BacktestRun.objects.create(label="backtest 0001", start=AT, end=AT, horizon_days=60)
+    )
     concern = Concern.objects.create(
         key="deal-0001", names={"en": "Deal at risk"}, entity_type="opportunity"
     )
@@ -401,6 +405,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
         - {"pipeline.StageChange", "alerts.Alert", "alerts.AlertEvent", "alerts.AlertCheck"}
         - {"alerts.AlertGroup", "alerts.Concern"}  # written by the engine and the pack loader
         - {"notify.AlertRecipient", "notify.PeriodicDigest"}  # written by the planner
+        - {"quality.BacktestRun"}  # written by salesradar backtest --save
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history
     ),

@@ -82,6 +82,11 @@ class Command(BaseCommand):
             action="store_true",
             help="with --format json: the whole report (rules, packs, baselines, window)",
         )
+        parser.add_argument(
+            "--save",
+            metavar="LABEL",
+            help="also save the report under LABEL for /quality/backtests/ and the API",
+        )
         parser.add_argument("--language", choices=["zh-hans", "en"], help="output language")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -125,6 +130,13 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
             elapsed = time.monotonic() - started
             scores = report.scores
+            if options["save"]:
+                from salesradar.quality.services import save_backtest
+
+                run = save_backtest(report, label=options["save"])
+                self.stderr.write(
+                    _("saved as backtest {pk}: /quality/backtests/{pk}/").format(pk=run.pk)
+                )
             for score in scores:
                 if score.error:
                     self.stderr.write(f"{score.rule}: {score.error}")
