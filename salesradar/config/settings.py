@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "salesradar.imports",
     "salesradar.api",
     "salesradar.capture",
+    "salesradar.handover",
     "salesradar.forecast",
     "salesradar.health",
     "salesradar.reports",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("review/", include("salesradar.review.urls")),
     path("imports/", include("salesradar.imports.urls")),
     path("capture/", include("salesradar.capture.urls")),
+    path("handover/", include("salesradar.handover.urls")),
     path("leads/", include("salesradar.crm.urls")),
     path("", include("salesradar.web.urls")),
 ]

@@ -49,3 +49,31 @@ def assign_task(
     with transaction.atomic():
         task.save()
     return task
+
+
+def assign_groups(
+    groups: Any,
+    *,
+    assignee: Any,
+    due_at: dt.datetime,
+    by: Any,
+    at: dt.datetime,
+) -> list[Task]:
+    """Give ``assignee`` one task per problem, on its worst live alert (``assign_task``)."""
+    from salesradar.alerts.board import live_members
+    from salesradar.alerts.choices import AlertState
+
+    chosen = list(groups)
+    states = (AlertState.FIRING, AlertState.ACKNOWLEDGED, AlertState.SNOOZED)
+    worst: dict[int, Alert] = {}
+    rank = {"danger": 2, "warning": 1}
+    for alert in live_members(chosen, states):
+        assert alert.group_id is not None
+        current = worst.get(alert.group_id)
+        if current is None or rank.get(alert.severity, 0) > rank.get(current.severity, 0):
+            worst[alert.group_id] = alert
+    return [
+        assign_task(worst[group.pk], assignee=assignee, title="", due_at=due_at, by=by, at=at)
+        for group in chosen
+        if group.pk in worst
+    ]

@@ -181,3 +181,68 @@ def test_a_faulty_concern_refuses_the_pack_naming_the_concern_and_field(
 
     assert message in str(caught.value)
     assert "team.yaml" in str(caught.value)
+
+
+# --- The board and bulk actions -------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_board_shows_each_reps_top_problems_and_piles_the_rest_by_concern(org: Org) -> None:
+    from salesradar.alerts.board import problem_board
+
+    rules = load_grouped()
+    for _index in range(4):
+        deal = OpportunityFactory(owner=org.rep, customer=org.quote.opportunity.customer)
+        QuoteFactory(opportunity=deal, requested_at=hours(0))
+    run(rules, hours(50))
+
+    board = problem_board(AlertGroup.objects.open().select_related("concern", "rule"), top=3)
+
+    assert board.total == 5
+    assert len(board.top[org.rep.pk]) == 3
+    priorities = [group.priority for group in board.top[org.rep.pk]]
+    assert priorities == sorted(priorities, reverse=True)
+    (pile,) = board.piles
+    assert (pile.key, pile.count, len(pile.group_ids)) == ("deal-at-risk", 2, 2)
+
+
+@pytest.mark.django_db
+def test_bulk_acknowledge_and_snooze_go_through_the_lifecycle_for_every_member(org: Org) -> None:
+    from salesradar.alerts.board import acknowledge_groups, snooze_groups
+    from salesradar.alerts.choices import AlertState, EventKind
+    from salesradar.alerts.models import AlertEvent
+
+    rules = load_grouped()
+    other = OpportunityFactory(owner=org.rep, customer=org.quote.opportunity.customer)
+    QuoteFactory(opportunity=other, requested_at=hours(0))
+    run(rules, hours(50))
+    first, second = AlertGroup.objects.open().order_by("entity_id")
+
+    acknowledged = acknowledge_groups([first], by=org.rep, note="on it", at=hours(51))
+    snoozed = snooze_groups([second], by=org.rep, until=hours(90), at=hours(51))
+
+    assert (acknowledged.done, snoozed.done) == (2, 2)
+    assert set(first.members.values_list("state", flat=True)) == {AlertState.ACKNOWLEDGED}
+    assert set(second.members.values_list("state", flat=True)) == {AlertState.SNOOZED}
+    kinds = AlertEvent.objects.filter(at=hours(51)).values_list("kind", flat=True)
+    assert sorted(kinds) == [EventKind.ACKNOWLEDGED] * 2 + [EventKind.SNOOZED] * 2
+    again = acknowledge_groups([first], by=org.rep, at=hours(52))
+    assert (again.done, again.refused) == (0, [])
+
+
+@pytest.mark.django_db
+def test_bulk_assign_gives_one_task_per_problem_on_its_worst_alert(org: Org) -> None:
+    from salesradar.web.alert_actions import assign_groups
+
+    rules = load_grouped()
+    run(rules, hours(50))
+    group = AlertGroup.objects.open().get()
+
+    tasks = assign_groups(
+        [group], assignee=org.colleague, due_at=hours(60), by=org.rep, at=hours(51)
+    )
+
+    (task,) = tasks
+    assert task.assignee == org.colleague
+    assert task.opportunity_id == org.quote.opportunity_id
+    assert int(task.origin_ref) in set(group.members.values_list("pk", flat=True))
