@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from salesradar.web.auth import ThrottledAdminAuthenticationForm
+
+admin.site.login_form = ThrottledAdminAuthenticationForm  # the same lockout as /login/
 admin.site.site_header = _("SalesRadar administration")
 admin.site.site_title = _("SalesRadar")
 admin.site.index_title = _("Data and settings")

@@ -115,6 +115,8 @@ class ImportOptions:
     create_customers: bool = False  # customers a row names but SalesRadar lacks are created
     currency: str = ""  # of amounts whose row names none; empty: such rows are refused
     date_order: str = ""  # "dmy" or "mdy" for 05.03.2024; empty: decided from the file
+    mode: str = "both"  # "create" leaves existing records alone; "update" creates nothing
+    match: str = ""  # "external_id", "code" or "name"; empty: id, then number, then name
 
 
 @dataclass
@@ -352,6 +354,7 @@ class _Context:
         self.unknown_people: dict[str, list[Any]] = {}  # folded -> [as written, column, rows]
         self.unknown_rows: set[int] = set()
         self.rows_without_currency: set[int] = set()
+        self.skipped_existing = 0
         self.date_order: str | None = options.date_order or None
         self.entered_columns: list[tuple[int, Any]] = []  # HubSpot date-entered: index, stage
         preset = PRESETS.get(options.preset)
@@ -1171,6 +1174,61 @@ def _natural_matches(rows: list[ParsedRow], ctx: _Context) -> dict[int, int]:
     return matches
 
 
+# what "name" matches on, per kind: attnames of the row's values (phone via its match key)
+NAME_KEYS = {
+    "customers": ("normalized_name",),
+    "leads": ("normalized_name", "phone_key"),
+    "opportunities": ("name", "customer_id"),
+    "contacts": ("customer_id", "name"),
+}
+
+
+def _name_matches(rows: list[ParsedRow], ctx: _Context) -> dict[int, int]:
+    """Row number -> id of the one existing record with the same name (and phone, customer).
+
+    Two records with that name make the row ambiguous: it is reported, not guessed.
+    """
+    from salesradar.crm.normalize import phone_key_or_blank
+
+    names = NAME_KEYS.get(ctx.kind.key)
+    if not names or not rows:
+        return {}
+    keyed: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows:
+        values = dict(row.values)
+        if "phone_key" in names:
+            values["phone_key"] = phone_key_or_blank(values.get("phone") or "")
+        key = tuple(values.get(name) for name in names)
+        if all(part not in (None, "") for part in key):
+            keyed.setdefault(key, []).append(row.number)
+    if not keyed:
+        return {}
+    first = names[0]
+    found: dict[tuple[Any, ...], list[int]] = {}
+    for record in ctx.model._default_manager.filter(
+        **{f"{first}__in": {key[0] for key in keyed}}
+    ).values("pk", *names):
+        key = tuple(record[name] for name in names)
+        if key in keyed:
+            found.setdefault(key, []).append(record["pk"])
+    matches: dict[int, int] = {}
+    for key, numbers in keyed.items():
+        ids = found.get(key, [])
+        for number in numbers:
+            if len(ids) == 1:
+                matches[number] = ids[0]
+            elif len(ids) > 1:
+                ctx.error(
+                    number,
+                    "",
+                    "",
+                    _("{count} records have this name; add an id or number column").format(
+                        count=len(ids)
+                    ),
+                )
+    return matches
+
+
 def _write_batch(rows: list[ParsedRow], ctx: _Context) -> None:
     """Upsert ``rows``; on a database error, retry one row at a time to name the culprit."""
     if not rows:
@@ -1228,12 +1286,34 @@ def _upsert(rows: list[ParsedRow], ctx: _Context) -> tuple[int, int, int]:
             existing[ref[1]] = row
         else:
             fresh.append(row)
-    adopted = _natural_matches(fresh, ctx)
+    match = ctx.options.match
+    adopted = {} if match == "external_id" else _natural_matches(fresh, ctx)
+    if match == "name" or (not match and ctx.kind.key in NAME_KEYS):
+        # without an id column (a fingerprint), an edited row still finds its record by name
+        by_name = [
+            row
+            for row in fresh
+            if row.number not in adopted and (match == "name" or row.external_id.startswith("row:"))
+        ]
+        adopted.update(_name_matches(by_name, ctx))
     new_refs: list[tuple[Any, ...]] = []
     for row in [row for row in fresh if row.number in adopted]:
         existing[adopted[row.number]] = row
         new_refs.append(_ref(ctx, row, adopted[row.number]))
     fresh = [row for row in fresh if row.number not in adopted]
+    if ctx.options.mode == "create" and existing:
+        ctx.skipped_existing += len(existing)
+        ctx.unchanged += len(existing)
+        existing = {}
+    if ctx.options.mode == "update":
+        for row in fresh:
+            ctx.error(
+                row.number,
+                "",
+                "",
+                _("no record matches this row, and the import only updates (--mode update)"),
+            )
+        fresh = []
     if ctx.kind.key in ("customers", "leads"):
         refused = dedup.check_duplicates(ctx.kind.key, [(row.number, row.values) for row in fresh])
         for number, reason in refused.items():
@@ -1799,6 +1879,12 @@ def run_import(
             if not keep:
                 transaction.set_rollback(True)
         report.committed = keep
+        if ctx.skipped_existing:
+            ctx.notes.append(
+                _("{count} rows match existing records and were left alone (--mode create)").format(
+                    count=ctx.skipped_existing
+                )
+            )
         if ctx.customers_created:
             ctx.notes.append(
                 _("Created {count} customers the file named (duplicate guard applied).").format(
