@@ -103,6 +103,7 @@ NAV_LINKS: tuple[tuple[str, str, Any, bool], ...] = (
     ("web:customer_list", "building", _("Customers"), False),
     ("health:list", "trending-up", _("Customer health"), False),
     ("reports:weekly", "chart-bar", _("Weekly report"), False),
+    ("review:cards", "list-check", _("Action cards"), False),
     ("web:opportunity_list", "briefcase", _("Opportunities"), False),
     ("web:deal_board", "layout-kanban", _("Deal board"), False),
     ("web:pool", "users-group", _("Lead pool"), False),
