@@ -73,9 +73,13 @@ def retrain_models() -> None:
 
 
 def run_health_jobs() -> None:
+    """Customer health (daily scores, monthly calibration) and the action cards' reminders."""
     from salesradar.health.jobs import run_due
+    from salesradar.review.services import remind_and_flag_overdue
 
-    run_due(at=timezone.now())
+    now = timezone.now()
+    run_due(at=now)
+    remind_and_flag_overdue(at=now)
 
 
 def run_due_handovers() -> None:

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "salesradar.forecast",
     "salesradar.health",
     "salesradar.reports",
+    "salesradar.review",
     "salesradar.quality",
     "rest_framework",
     "django_filters",
