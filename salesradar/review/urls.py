@@ -7,4 +7,5 @@ urlpatterns = [
     path("cards/", views.card_board, name="cards"),
     path("cards/<int:pk>/deliver/", views.card_deliver, name="card_deliver"),
     path("cards/<int:pk>/verify/", views.card_verify, name="card_verify"),
+    path("director/", views.director_views, name="director"),
 ]

@@ -104,3 +104,20 @@ def card_verify(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Verified.") if accepted else _("Sent back to the owner."))
     return redirect("review:cards")
+
+
+@login_required
+def director_views(request: HttpRequest) -> HttpResponse:
+    """New-hire survival and top-3 customers' follow-up depth for the reps the user may see."""
+    from salesradar.review.director import new_hire_survival, top_customer_depth
+    from salesradar.web.permissions import uses_cockpit
+
+    if not uses_cockpit(request.user):
+        return redirect("web:home")
+    reps = visible(request.user, User).filter(role="rep")
+    now = timezone.now()
+    context = {
+        "survival": new_hire_survival(at=now, reps=reps),
+        "depth": top_customer_depth(at=now, reps=reps.filter(is_active=True)),
+    }
+    return render(request, "review/director.html", context)

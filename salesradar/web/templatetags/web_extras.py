@@ -104,6 +104,7 @@ NAV_LINKS: tuple[tuple[str, str, Any, bool], ...] = (
     ("health:list", "trending-up", _("Customer health"), False),
     ("reports:weekly", "chart-bar", _("Weekly report"), False),
     ("review:cards", "list-check", _("Action cards"), False),
+    ("review:director", "users", _("Director views"), False),
     ("web:opportunity_list", "briefcase", _("Opportunities"), False),
     ("web:deal_board", "layout-kanban", _("Deal board"), False),
     ("web:pool", "users-group", _("Lead pool"), False),
