@@ -28,6 +28,7 @@ urlpatterns = [
     path("inbox/", inbox_views.inbox, name="inbox"),
     path("inbox/<int:pk>/", inbox_views.inbox_message, name="inbox_message"),
     path("inbox/read/", inbox_views.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/latest/", inbox_views.inbox_latest, name="inbox_latest"),
     path("deliveries/", inbox_views.deliveries, name="deliveries"),
     path("deliveries/<int:pk>/retry/", inbox_views.delivery_retry, name="delivery_retry"),
     path("pool/", pool_views.pool, name="pool"),

@@ -74,3 +74,19 @@ def test_unread_filter_and_industry_read_right_in_chinese() -> None:
     assert "未读" in inbox and ">新建<" not in inbox
     assert "筛选" in alerts and "过滤器" not in alerts
     assert "制造业" in detail
+
+
+def test_the_bell_opens_the_latest_notifications_with_the_unread_count() -> None:
+    manager = UserFactory(role=Role.MANAGER)
+    message(manager, "Two new alerts")
+    message(manager, "Yesterday's digest", read=True)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(manager)
+
+    page = client.get(reverse("web:workspace")).content.decode()
+    bell = client.get(reverse("web:inbox_latest"), HTTP_HX_REQUEST="true").content.decode()
+
+    assert reverse("web:inbox_latest") in page and 'id="bell"' in page
+    assert "1 unread" in bell
+    assert "Two new alerts" in bell and "Yesterday" in bell
+    assert bell.count(">Unread<") == 1  # only the unread one is marked
