@@ -36,7 +36,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -1856,6 +1856,7 @@ def run_import(
             ctx.entered_columns = _entered_plan(table, ctx)
         _decide_date_order(path, plan, ctx)
         with transaction.atomic():
+            _lock_source(options.source)
             # the first write takes SQLite's write lock for the whole run (see _allocate_ids)
             ImportRun.objects.filter(pk=run.pk).update(finished_at=None)
             _remember_owner_map(ctx)
@@ -1895,8 +1896,9 @@ def run_import(
     except (UnreadableFile, ImportRefused) as error:
         _finish(run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=str(error))
         raise ImportRefused(str(error)) from error
-    except Exception as error:
-        # a bug, not bad input: the transaction is already rolled back; say so on the run
+    except BaseException as error:
+        # a bug or an interruption (Ctrl-C, a stopped worker), not bad input: the transaction
+        # is already rolled back; say so on the run instead of leaving it "uploaded"
         _finish(
             run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=repr(error)
         )
@@ -1913,6 +1915,33 @@ def run_import(
         status = ImportRun.Status.ROLLED_BACK
     _finish(run, report, sink, ctx, started, status=status, message="")
     return report
+
+
+def _lock_source(source: str) -> None:
+    """Let one import per source system write at a time; refuse a second with a message.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the source (released at commit or
+    rollback). Two people importing the same export at once would otherwise collide on the
+    same external ids and the second die with a raw ``UniqueViolation``. SQLite needs no key:
+    the run's first write takes the database's single write lock, so a second run waits.
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(
+        hashlib.blake2b(f"salesradar-import:{source}".encode(), digest_size=8).digest(),
+        "big",
+        signed=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise ImportRefused(
+            _(
+                "Another import from {source} is running; nothing was written. Run this one "
+                "again when it has finished."
+            ).format(source=source)
+        )
 
 
 def _prepare_context(ctx: _Context) -> None:
