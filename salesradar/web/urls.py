@@ -2,7 +2,15 @@ from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from salesradar.web import alerts_views, auth, inbox_views, pool_views, rules_views, views
+from salesradar.web import (
+    alerts_views,
+    auth,
+    inbox_views,
+    pool_views,
+    rules_views,
+    search_views,
+    views,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -31,6 +39,7 @@ urlpatterns = [
     path("inbox/latest/", inbox_views.inbox_latest, name="inbox_latest"),
     path("deliveries/", inbox_views.deliveries, name="deliveries"),
     path("deliveries/<int:pk>/retry/", inbox_views.delivery_retry, name="delivery_retry"),
+    path("search/", search_views.search, name="search"),
     path("pool/", pool_views.pool, name="pool"),
     path("pool/<str:kind>/<int:pk>/claim/", pool_views.pool_claim, name="pool_claim"),
     path("pool/<str:kind>/<int:pk>/release/", pool_views.pool_release, name="pool_release"),

@@ -90,3 +90,21 @@ def test_the_bell_opens_the_latest_notifications_with_the_unread_count() -> None
     assert "1 unread" in bell
     assert "Two new alerts" in bell and "Yesterday" in bell
     assert bell.count(">Unread<") == 1  # only the unread one is marked
+
+
+def test_global_search_finds_only_what_the_person_may_see_across_kinds() -> None:
+    from tests.factories import ContactFactory, OpportunityFactory
+
+    rep, other = UserFactory(role=Role.REP), UserFactory(role=Role.REP)
+    mine = OpportunityFactory(owner=rep, name="Spruce ERP")
+    ContactFactory(customer=mine.customer, name="Spruce buyer")
+    OpportunityFactory(owner=other, name="Spruce CRM")
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(rep)
+
+    html = client.get(reverse("web:search"), {"q": "Spruce"}).content.decode()
+    page = client.get(reverse("web:workspace")).content.decode()
+
+    assert "Spruce ERP" in html and "Spruce buyer" in html
+    assert "Spruce CRM" not in html
+    assert 'id="global-search"' in page and 'aria-keyshortcuts="/"' in page
