@@ -42,7 +42,12 @@ class TableWriter:
             if connection.vendor == "postgresql":
                 from psycopg.types.json import Jsonb
 
-                with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                # TRICKY: COPY runs on the raw psycopg cursor, which Django does not wrap;
+                # wrapping its errors lets callers catch django.db.IntegrityError as usual.
+                with (
+                    connection.wrap_database_errors,
+                    cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+                ):
                     for row in self.rows:
                         if any(self._json):
                             row = tuple(
