@@ -1593,7 +1593,7 @@ def _write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     if not rows:
         return
     if connection.vendor == "postgresql":
-        from salesradar.demo.bulk import TableWriter
+        from salesradar.core.tables import TableWriter
 
         writer = TableWriter(model, columns, batch_size=len(rows))
         writer.rows = list(rows)

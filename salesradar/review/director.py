@@ -131,3 +131,110 @@ def top_customer_depth(*, at: dt.datetime, reps: Any = None, top: int = 3) -> li
             }
         )
     return result
+
+
+def proposal_funnel(*, at: dt.datetime, reps: Any = None, days: int = 90) -> list[dict[str, Any]]:
+    """Quotes requested in the window → sent → accepted → their deal won, with step rates."""
+    from salesradar.pipeline.choices import QuoteStatus
+    from salesradar.pipeline.models import Quote
+
+    quotes = Quote.objects.filter(
+        requested_at__gte=at - dt.timedelta(days=days), requested_at__lt=at
+    )
+    if reps is not None:
+        quotes = quotes.filter(opportunity__owner__in=reps)
+    counts = quotes.aggregate(
+        requested=Count("pk"),
+        sent=Count("pk", filter=Q(sent_at__isnull=False, sent_at__lt=at)),
+        accepted=Count("pk", filter=Q(status=QuoteStatus.ACCEPTED)),
+        won=Count(
+            "opportunity",
+            filter=Q(opportunity__stage__is_won=True, opportunity__closed_at__lt=at),
+            distinct=True,
+        ),
+    )
+    steps = []
+    previous = None
+    for key in ("requested", "sent", "accepted", "won"):
+        value = counts[key]
+        rate = round(value / previous, 3) if previous else None
+        steps.append({"step": key, "count": value, "rate_from_previous": rate})
+        previous = value
+    return steps
+
+
+def capability_heat_map(*, at: dt.datetime, reps: Any = None, days: int = 180) -> dict[str, Any]:
+    """Rep × stage: share of exits that moved forward and mean days in the stage, each as the
+    difference from the median rep of the same stage (positive conversion, negative dwell good).
+    """
+    import statistics
+
+    from django.db.models import OuterRef, Subquery
+
+    from salesradar.pipeline.models import Stage, StageChange
+
+    previous = StageChange.objects.filter(
+        opportunity_id=OuterRef("opportunity_id"), changed_at__lt=OuterRef("changed_at")
+    ).order_by("-changed_at", "-id")
+    exits = StageChange.objects.filter(
+        changed_at__gte=at - dt.timedelta(days=days),
+        changed_at__lt=at,
+        from_stage__isnull=False,
+        from_stage__is_won=False,
+        from_stage__is_lost=False,
+    ).annotate(entered=Subquery(previous.values("changed_at")[:1]))
+    if reps is not None:
+        exits = exits.filter(opportunity__owner__in=reps)
+    cells: dict[tuple[int, int], list[list[float]]] = defaultdict(lambda: [[], []])
+    names: dict[int, str] = {}
+    for owner_id, stage_id, from_order, to_order, lost, left, entered in exits.values_list(
+        "opportunity__owner_id",
+        "from_stage_id",
+        "from_stage__order",
+        "to_stage__order",
+        "to_stage__is_lost",
+        "changed_at",
+        "entered",
+    ):
+        cell = cells[(owner_id, stage_id)]
+        cell[0].append(1.0 if to_order > from_order and not lost else 0.0)
+        if entered is not None:
+            cell[1].append((left - entered).total_seconds() / 86400)
+    names = {
+        person.pk: str(person)
+        for person in User.objects.filter(pk__in={owner for owner, _stage in cells})
+    }
+    stages = list(Stage.objects.filter(pk__in={stage for _owner, stage in cells}).order_by("order"))
+    values = {
+        key: (statistics.fmean(moves), statistics.fmean(spans) if spans else None)
+        for key, (moves, spans) in cells.items()
+    }
+    medians = {}
+    for stage in stages:
+        conversions = [v[0] for (_o, s), v in values.items() if s == stage.pk]
+        dwells = [v[1] for (_o, s), v in values.items() if s == stage.pk and v[1] is not None]
+        medians[stage.pk] = (
+            statistics.median(conversions),
+            statistics.median(dwells) if dwells else None,
+        )
+    rows = []
+    for owner_id in sorted(names, key=lambda pk: names[pk]):
+        row = []
+        for stage in stages:
+            value = values.get((owner_id, stage.pk))
+            if value is None:
+                row.append(None)
+                continue
+            median_conversion, median_dwell = medians[stage.pk]
+            row.append(
+                {
+                    "conversion": round(value[0], 3),
+                    "conversion_vs_median": round(value[0] - median_conversion, 3),
+                    "dwell_days": None if value[1] is None else round(value[1], 1),
+                    "dwell_vs_median": None
+                    if value[1] is None or median_dwell is None
+                    else round(value[1] - median_dwell, 1),
+                }
+            )
+        rows.append({"rep": names[owner_id], "cells": row})
+    return {"stages": [str(stage) for stage in stages], "rows": rows}

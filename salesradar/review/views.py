@@ -109,7 +109,12 @@ def card_verify(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def director_views(request: HttpRequest) -> HttpResponse:
     """New-hire survival and top-3 customers' follow-up depth for the reps the user may see."""
-    from salesradar.review.director import new_hire_survival, top_customer_depth
+    from salesradar.review.director import (
+        capability_heat_map,
+        new_hire_survival,
+        proposal_funnel,
+        top_customer_depth,
+    )
     from salesradar.web.permissions import uses_cockpit
 
     if not uses_cockpit(request.user):
@@ -119,5 +124,13 @@ def director_views(request: HttpRequest) -> HttpResponse:
     context = {
         "survival": new_hire_survival(at=now, reps=reps),
         "depth": top_customer_depth(at=now, reps=reps.filter(is_active=True)),
+        "funnel": proposal_funnel(at=now, reps=reps),
+        "heat": capability_heat_map(at=now, reps=reps),
+        "step_labels": {
+            "requested": _("Quotes requested"),
+            "sent": _("Sent"),
+            "accepted": _("Accepted"),
+            "won": _("Deal won"),
+        },
     }
     return render(request, "review/director.html", context)

@@ -91,3 +91,57 @@ def test_the_page_is_for_managers_and_up() -> None:
 
     assert english_client(director).get(reverse("review:director")).status_code == 200
     assert english_client(rep).get(reverse("review:director")).status_code == 302
+
+
+def test_proposal_funnel_counts_each_step_and_its_rate(stages) -> None:
+    from salesradar.review.director import proposal_funnel
+    from tests.factories import QuoteFactory
+
+    won = OpportunityFactory(stage=stages["won"], closed_at=on(2024, 8, 20))
+    QuoteFactory(
+        opportunity=won, requested_at=on(2024, 8, 1), sent_at=on(2024, 8, 2), status="accepted"
+    )
+    QuoteFactory(requested_at=on(2024, 8, 3), sent_at=on(2024, 8, 5), status="sent")
+    QuoteFactory(requested_at=on(2024, 8, 4))
+    QuoteFactory(requested_at=on(2024, 1, 4))  # outside the 90 days
+
+    steps = proposal_funnel(at=AT)
+
+    assert [(s["step"], s["count"], s["rate_from_previous"]) for s in steps] == [
+        ("requested", 3, None),
+        ("sent", 2, 0.667),
+        ("accepted", 1, 0.5),
+        ("won", 1, 1.0),
+    ]
+
+
+def test_heat_map_compares_each_rep_with_the_median_rep_of_the_stage(stages) -> None:
+    from salesradar.pipeline.models import StageChange
+    from salesradar.review.director import capability_heat_map
+
+    a, b = UserFactory(username="a-rep"), UserFactory(username="b-rep")
+    for owner, to, days in ((a, "needs_confirmed", 10), (a, "lost", 4), (b, "needs_confirmed", 2)):
+        deal = OpportunityFactory(owner=owner)
+        StageChange.objects.create(
+            opportunity=deal, to_stage=stages["initial_contact"], changed_at=on(2024, 7, 1)
+        )
+        StageChange.objects.create(
+            opportunity=deal,
+            from_stage=stages["initial_contact"],
+            to_stage=stages[to],
+            changed_at=on(2024, 7, 1) + dt.timedelta(days=days),
+        )
+
+    heat = capability_heat_map(at=AT)
+
+    assert heat["stages"] == ["Initial contact"]
+    [a_row, b_row] = heat["rows"]
+    # a: 1 of 2 exits forward, 7 days on average; b: 1 of 1, 2 days; medians 0.75 and 4.5
+    assert a_row["cells"][0] == {
+        "conversion": 0.5,
+        "conversion_vs_median": -0.25,
+        "dwell_days": 7.0,
+        "dwell_vs_median": 2.5,
+    }
+    assert b_row["cells"][0]["conversion_vs_median"] == 0.25
+    assert b_row["cells"][0]["dwell_vs_median"] == -2.5
