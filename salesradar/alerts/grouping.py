@@ -176,7 +176,7 @@ def group_alerts(at: dt.datetime) -> int:
                 entity_type,
                 entity_id,
             )
-        problem.members.append(alert)
+        problem.members.append(dict(alert))
     amounts = amounts_of(
         [problem.entity_id for problem in problems.values() if problem.entity_type == "opportunity"]
     )

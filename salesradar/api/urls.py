@@ -6,6 +6,7 @@ from salesradar.api import views
 from salesradar.api.errors import not_found
 from salesradar.api.inbound import InboundWebhookView
 from salesradar.capture.api import ParseNoteView
+from salesradar.handover.api import HandoverView
 
 app_name = "api"
 
@@ -36,6 +37,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("inbound/<slug:key>/", InboundWebhookView.as_view(), name="inbound"),
     path("capture/parse/", ParseNoteView.as_view(), name="capture-parse"),
+    path("handovers/", HandoverView.as_view(), name="handovers"),
     *router.urls,
     re_path(r"^.*$", not_found),
 ]

@@ -24,12 +24,14 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
     When,
 )
 from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth, TruncWeek
@@ -1498,19 +1500,32 @@ class CustomerFollowupsInTierCadence(Metric):
         from salesradar.crm.pool import REAL_FOLLOWUP_KINDS, tier_policies
 
         policies = tier_policies()
-        in_window = Q(pk__in=[])
-        qualifying = Q(pk__in=[])
         kinds_by_tier: dict[str, list[str]] = {}
+        counts: list[When] = []
+        newest: list[When] = []
+        # Per tier, two probes of the (customer, occurred_at) index for each customer, the
+        # customer's tier choosing which: no join of every customer with every follow-up.
         for tier, policy in policies.items():
             kinds = list(policy.cadence_kinds or REAL_FOLLOWUP_KINDS)
             kinds_by_tier[tier] = kinds
-            kind_filter = Q(tier=tier, activities__kind__in=kinds)
-            qualifying |= kind_filter
-            in_window |= kind_filter & Q(activities__occurred_at__gt=at - policy.cadence_days * DAY)
-        logged = activity_known_by(at, "activities__")
+            qualifying = Activity.objects.filter(
+                activity_known_by(at), customer=OuterRef("pk"), kind__in=kinds
+            )
+            in_window = (
+                qualifying.filter(occurred_at__gt=at - policy.cadence_days * DAY)
+                .order_by()
+                .values("customer")
+                .annotate(n=Count("pk"))
+                .values("n")
+            )
+            latest = qualifying.order_by("-occurred_at").values("occurred_at")[:1]
+            counts.append(
+                When(tier=tier, then=Coalesce(Subquery(in_window), 0, output_field=IntegerField()))
+            )
+            newest.append(When(tier=tier, then=Subquery(latest, output_field=DateTimeField())))
         queryset = customers_in_scope(at, scope).annotate(
-            followups=Count("activities", filter=in_window & logged),
-            last_activity=Max("activities__occurred_at", filter=qualifying & logged),
+            followups=Case(*counts, default=Value(0), output_field=IntegerField()),
+            last_activity=Case(*newest, default=None, output_field=DateTimeField()),
         )
         return [
             MetricRow(

@@ -34,8 +34,8 @@ REMINDING_RULE = """
 
 
 def alert_updates(queries: CaptureQueriesContext) -> list[str]:
-    table = Alert._meta.db_table
-    return [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and table in q["sql"]]
+    statement = f"UPDATE {connection.ops.quote_name(Alert._meta.db_table)} "
+    return [q["sql"] for q in queries if q["sql"].startswith(statement)]
 
 
 @pytest.fixture
