@@ -290,6 +290,24 @@ def plan_stage_mapping(
     return plan
 
 
+def saved_mapping(
+    kind_key: str, source: str, headers: list[str]
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The column and stage mapping of the last import written from ``source`` for this kind.
+
+    Reused when every header it mapped is in the new file, so a nightly export is mapped once.
+    """
+    run = (
+        ImportRun.objects.filter(kind=kind_key, source=source, status=ImportRun.Status.COMMITTED)
+        .exclude(mapping={})
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if run is None or not set(run.mapping) <= set(headers):
+        return None
+    return dict(run.mapping), dict(run.stage_map)
+
+
 def resolve_process(process_key: str | None) -> Any:
     from salesradar.pipeline.models import Process
     from salesradar.pipeline.playbook import ensure_default_process

@@ -198,6 +198,14 @@ class Command(BaseCommand):
                     _("Unknown preset {key}; see --list-presets.").format(key=options["preset"])
                 )
         mapping = mapping_from_preset(analysis.headers, preset)
+        source = options["source"] or (preset.source if preset else "file")
+        saved = services.saved_mapping(kind.key, source, analysis.headers)
+        saved_stages: dict[str, str] = {}
+        if saved and not options["preset"]:
+            mapping, saved_stages = saved
+            self.stderr.write(
+                _("Using the mapping saved by the last import from {source}.").format(source=source)
+            )
         for header, key in parse_pairs(options["map"], "--map").items():
             if header not in analysis.headers:
                 raise CommandError(
@@ -243,6 +251,9 @@ class Command(BaseCommand):
             date_order=options["date_order"] or "",
             mode=options["mode"],
             match=options["match"],
+        )
+        options["stage_map"] = [f"{name}={key}" for name, key in saved_stages.items()] + list(
+            options["stage_map"]
         )
         import_options.stage_map = self.confirm_stages(path, import_options, preset, options)
         return import_options
