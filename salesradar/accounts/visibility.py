@@ -9,6 +9,7 @@ lead-pool rules that let reps claim from it live with the pool.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.db import models
@@ -37,13 +38,17 @@ def sees_everything(user: Any) -> bool:
     return bool(user.is_superuser or user.role in ALL_SEEING_ROLES)
 
 
-def _subtree_q(team_lookup: str, paths: list[str]) -> Q:
-    """Match rows whose team (reached through ``team_lookup``) lies under one of ``paths``."""
+def in_team_subtree(team_lookup: str, paths: Iterable[str]) -> Q:
+    """Match rows whose team (reached through ``team_lookup``, "" for teams themselves) lies
+    under one of ``paths``; no path matches nothing. The one team-subtree filter."""
     field = f"{team_lookup}__path__startswith" if team_lookup else "path__startswith"
     condition = Q(pk__in=[])
     for path in paths:
         condition |= Q(**{field: path})
     return condition
+
+
+_subtree_q = in_team_subtree
 
 
 def _owner_condition(user: Any, owner_path: str) -> Q:

@@ -37,3 +37,9 @@ class ActionCardStatus(models.TextChoices):
     DELIVERED = "delivered", _("Delivered, awaiting verification")
     VERIFIED = "verified", _("Verified")
     MISSED = "missed", _("Missed")
+
+
+class ActionCardOrigin(models.TextChoices):
+    PROBE = "probe", _("Root-cause probe")
+    ALERT = "alert", _("Alert")
+    MANUAL = "manual", _("By hand")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.activities.choices import (
+    ActionCardOrigin,
     ActionCardStatus,
     ActivityKind,
     Outcome,
@@ -186,6 +187,19 @@ class ActionCard(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    origin = models.CharField(
+        _("origin"),
+        max_length=8,
+        choices=ActionCardOrigin.choices,
+        default=ActionCardOrigin.MANUAL,
+        db_default=ActionCardOrigin.MANUAL,
+    )
+    origin_ref = models.CharField(_("origin reference"), max_length=64, blank=True, db_default="")
+    delivered_at = AwareDateTimeField(_("delivered at"), null=True, blank=True)
+    delivery_note = models.TextField(_("what was delivered"), blank=True, db_default="")
+    review_note = models.TextField(_("manager's verification note"), blank=True, db_default="")
+    reminded_at = AwareDateTimeField(_("reminded at"), null=True, blank=True)
+    overdue_notified_at = AwareDateTimeField(_("overdue alert sent at"), null=True, blank=True)
 
     owner_path: ClassVar[str] = "owner"
 

@@ -189,7 +189,9 @@ class RuleScore:
     best_baseline_precision: float | None = None
     best_baseline_recall: float | None = None
     precision_over_baseline: float | None = None  # precision − best_baseline_precision
-    kind: str = "rule"  # "rule", "pack" (every rule of a pack at once) or "baseline"
+    # "rule", "pack" (every rule of a pack at once), "group" (the rules of one concern at
+    # once, as the grouped alert reads them) or "baseline"
+    kind: str = "rule"
     curve: list[dict[str, Any]] = field(default_factory=list)  # precision/recall by level
 
     def as_dict(self) -> dict[str, Any]:
@@ -201,7 +203,8 @@ class RuleScore:
 
 @dataclass
 class BacktestReport:
-    """Every rule's score, the baselines on the same snapshots, and the packs as a whole."""
+    """Every rule's score, the baselines on the same snapshots, and each pack and concern
+    group as a whole (``packs``: rows named ``pack:KEY`` and ``group:CONCERN``)."""
 
     scores: list[RuleScore]
     baselines: list[RuleScore] = field(default_factory=list)
@@ -519,7 +522,10 @@ def run_backtest(
                     continue
                 score, flags = score_deal_rule(rule, steps, deals, severity=severity)
                 if flags is not None:
-                    pack_flags[rule.pack or "-"].append(flags)
+                    pack_flags[f"pack:{rule.pack or '-'}"].append(flags)
+                    concern = getattr(rule, "concern", None)
+                    if concern is not None:
+                        pack_flags[f"group:{concern.key}"].append(flags)
                 report.scores.append(score)
             else:
                 report.scores.append(
@@ -551,7 +557,8 @@ def run_backtest(
                 weeks=weeks,
                 entities=deals.entities,
             )
-            report.packs.append(deal_score(f"pack:{pack}", pack_score, deals, kind="pack"))
+            kind = pack.split(":")[0]
+            report.packs.append(deal_score(pack, pack_score, deals, kind=kind))
         report.baselines = baseline_rows(deals)
     return report
 

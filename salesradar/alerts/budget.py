@@ -78,6 +78,12 @@ def measure_budget(
             group.concern.key if group.concern else group.rule.key if group.rule else "?"
             for group in measured
         )
+        open_by_concern = Counter(
+            group.concern.key if group.concern else group.rule.key if group.rule else "?"
+            for group in AlertGroup.objects.open()
+            .filter(owner_id__in=reps)
+            .select_related("rule", "concern")
+        )
         open_now = Counter(
             AlertGroup.objects.open().filter(owner_id__in=reps).values_list("owner_id", flat=True)
         )
@@ -110,6 +116,7 @@ def measure_budget(
             else 0.0,
         },
         "new_by_concern": dict(new_by_concern.most_common()),
+        "open_by_concern": dict(open_by_concern.most_common()),
         "planted": result.planted,
         "caught": result.caught,
         "missed": result.missed,

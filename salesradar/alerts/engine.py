@@ -26,11 +26,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django.db import InterfaceError, OperationalError, connection, models, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from salesradar.accounts.models import Team
+from salesradar.accounts.visibility import in_team_subtree
 from salesradar.alerts.choices import AlertState, CheckOutcome, EventKind, RuleStatus
 from salesradar.alerts.conditions import (
     Condition,
@@ -734,9 +735,7 @@ def owners_outside(top_teams: Sequence[Team]) -> list[int]:
     """People whose team lies in none of the top-level subtrees (or who have no team)."""
     from salesradar.accounts.models import User
 
-    inside = Q(pk__in=[])
-    for team in top_teams:
-        inside |= Q(team__path__startswith=team.path)
+    inside = in_team_subtree("team", [team.path for team in top_teams])
     return sorted(User.objects.exclude(inside).values_list("pk", flat=True))
 
 

@@ -37,6 +37,9 @@ SEVERITY_RANK = {"": 0, "warning": 1, "danger": 2}
 MAX_OVERSHOOT = 4.0
 STAKE_UNIT = 10_000.0
 CHUNK = 2000
+SAME_PROBLEM_WITHIN = dt.timedelta(days=14)
+"""A problem that comes back this soon after it cleared reopens its group, not a new one:
+a deal that goes quiet again between two touches is the same deal at risk."""
 
 ENTITY_PATHS: dict[tuple[str, str], tuple[str, str]] = {
     ("quote", "opportunity"): ("pipeline.Quote", "opportunity_id"),
@@ -173,7 +176,7 @@ def group_alerts(at: dt.datetime) -> int:
                 entity_type,
                 entity_id,
             )
-        problem.members.append(alert)  # type: ignore[arg-type]
+        problem.members.append(dict(alert))
     amounts = amounts_of(
         [problem.entity_id for problem in problems.values() if problem.entity_type == "opportunity"]
     )
@@ -188,6 +191,15 @@ def write_groups(
     at: dt.datetime,
 ) -> int:
     existing = {group.fingerprint: group for group in AlertGroup.objects.open()}
+    fresh = sorted(set(problems) - set(existing))
+    recently = {}  # a problem back within SAME_PROBLEM_WITHIN is the same problem, reopened
+    for start in range(0, len(fresh), CHUNK):
+        for group in AlertGroup.objects.filter(
+            fingerprint__in=fresh[start : start + CHUNK],
+            resolved_at__gte=at - SAME_PROBLEM_WITHIN,
+        ).order_by("resolved_at"):
+            recently[group.fingerprint] = group
+    reopened: list[AlertGroup] = []
     created: list[tuple[AlertGroup, Problem]] = []
     changed: list[AlertGroup] = []
     for fingerprint, problem in problems.items():
@@ -223,6 +235,10 @@ def write_groups(
             "team_id": worst["team_id"],
         }
         group = existing.pop(fingerprint, None)
+        if group is None and fingerprint in recently:
+            group = recently[fingerprint]
+            group.resolved_at = None
+            reopened.append(group)
         if group is None:
             group = AlertGroup(
                 fingerprint=fingerprint,
@@ -236,7 +252,9 @@ def write_groups(
             )
             created.append((group, problem))
             continue
-        if any(getattr(group, name) != value for name, value in values.items()):
+        if group in reopened or any(
+            getattr(group, name) != value for name, value in values.items()
+        ):
             for name, value in values.items():
                 setattr(group, name, value)
             group.updated_at = at

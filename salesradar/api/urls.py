@@ -6,6 +6,7 @@ from salesradar.api import views
 from salesradar.api.errors import not_found
 from salesradar.api.inbound import InboundWebhookView
 from salesradar.capture.api import ParseNoteView
+from salesradar.handover.api import HandoverView
 from salesradar.forecast.api import CalibrationView, DealScoresView, ForecastView
 
 app_name = "api"
@@ -37,6 +38,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     ),
     path("inbound/<slug:key>/", InboundWebhookView.as_view(), name="inbound"),
     path("capture/parse/", ParseNoteView.as_view(), name="capture-parse"),
+    path("handovers/", HandoverView.as_view(), name="handovers"),
     path("forecast/", ForecastView.as_view(), name="forecast"),
     path("forecast/deal-scores/", DealScoresView.as_view(), name="forecast-deal-scores"),
     path("forecast/calibration/", CalibrationView.as_view(), name="forecast-calibration"),

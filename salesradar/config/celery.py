@@ -104,6 +104,11 @@ def beat_schedule() -> dict[str, dict[str, object]]:
             "schedule": float(HEALTH_SECONDS),
             "options": {"expires": HEALTH_SECONDS},
         },
+        "handovers": {
+            "task": "salesradar.handover.tasks.run_due_handovers",
+            "schedule": float(PERIODIC_SECONDS),
+            "options": {"expires": PERIODIC_SECONDS},
+        },
     }
 
 

@@ -73,9 +73,19 @@ def retrain_models() -> None:
 
 
 def run_health_jobs() -> None:
+    """Customer health (daily scores, monthly calibration) and the action cards' reminders."""
     from salesradar.health.jobs import run_due
+    from salesradar.review.services import remind_and_flag_overdue
 
-    run_due(at=timezone.now())
+    now = timezone.now()
+    run_due(at=now)
+    remind_and_flag_overdue(at=now)
+
+
+def run_due_handovers() -> None:
+    from salesradar.handover.services import run_due_handovers as carry_out_due
+
+    carry_out_due(at=timezone.now())
 
 
 def default_scheduler() -> Scheduler:
@@ -92,5 +102,6 @@ def default_scheduler() -> Scheduler:
             Job("leads", interval=lead_jobs_seconds(), run=run_lead_jobs),
             Job("model-retrain", interval=MODEL_CHECK_SECONDS, run=retrain_models),
             Job("health", interval=HEALTH_SECONDS, run=run_health_jobs),
+            Job("handovers", interval=PERIODIC_SECONDS, run=run_due_handovers),
         ]
     )

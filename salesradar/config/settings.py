@@ -35,9 +35,11 @@ INSTALLED_APPS = [
     "salesradar.imports",
     "salesradar.api",
     "salesradar.capture",
+    "salesradar.handover",
     "salesradar.forecast",
     "salesradar.health",
     "salesradar.reports",
+    "salesradar.review",
     "salesradar.quality",
     "rest_framework",
     "django_filters",
@@ -130,6 +132,23 @@ WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
+# The sign-in lockout (web/throttle.py) counts failures in this cache, so it must be shared by
+# every web process: Redis when SALESRADAR_CACHE_URL names one (several hosts), else files in
+# the data dir (all processes of one host). Never the per-process memory cache.
+if env.get("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.get("CACHE_URL"),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(env.data_dir() / "cache"),
+        }
+    }
 LOGIN_MAX_FAILURES = env.get_int("LOGIN_MAX_FAILURES", 5)
 LOGIN_LOCK_MINUTES = env.get_int("LOGIN_LOCK_MINUTES", 15)
 SESSION_COOKIE_HTTPONLY = True

@@ -52,6 +52,9 @@ DOCUMENTED = {
     "LOGIN_MAX_FAILURES": "failed sign-ins for one user name from one address before it is "
     "locked (default: 5)",
     "LOGIN_LOCK_MINUTES": "minutes a locked user name and address must wait (default: 15)",
+    "CACHE_URL": "redis://host:port/db of a cache every web process shares (the sign-in "
+    "lockout counts there); without it, files in the data dir, shared by the processes of one "
+    "host (default: files)",
     "FORECAST_DISCOUNT": "share of a low-credibility deal (index under 60) that counts in the "
     "forecast (default: 0.7)",
     "FORECAST_OVERDUE_LIMIT": "overdue balance above which a customer is flagged high-risk on "

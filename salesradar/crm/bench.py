@@ -102,8 +102,8 @@ def existing_present(count: int) -> bool:
 
 def build_existing(count: int, seed: int, progress: Callable[[str], None]) -> list[str]:
     """Write ``count`` customers+leads (half each) and a contact per customer; return phones."""
+    from salesradar.core.tables import TableWriter, next_id
     from salesradar.crm.models import Contact, Customer, Lead
-    from salesradar.demo.bulk import TableWriter, next_id
 
     rng = random.Random(seed)
     now = timezone.now()

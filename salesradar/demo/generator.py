@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.activities.models import Activity
+from salesradar.core.tables import TableWriter, flush_in_order, next_id, reset_sequences
 from salesradar.crm.models import Contact, Customer, Lead
 from salesradar.crm.normalize import (
     CREDIT_CODE_CHARSET,
@@ -40,7 +41,6 @@ from salesradar.crm.normalize import (
     normalize_company_name,
 )
 from salesradar.demo import names
-from salesradar.demo.bulk import TableWriter, flush_in_order, next_id, reset_sequences
 from salesradar.pipeline.models import (
     Contract,
     Evidence,

@@ -36,7 +36,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import DatabaseError, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -115,6 +115,8 @@ class ImportOptions:
     create_customers: bool = False  # customers a row names but SalesRadar lacks are created
     currency: str = ""  # of amounts whose row names none; empty: such rows are refused
     date_order: str = ""  # "dmy" or "mdy" for 05.03.2024; empty: decided from the file
+    mode: str = "both"  # "create" leaves existing records alone; "update" creates nothing
+    match: str = ""  # "external_id", "code" or "name"; empty: id, then number, then name
 
 
 @dataclass
@@ -288,6 +290,24 @@ def plan_stage_mapping(
     return plan
 
 
+def saved_mapping(
+    kind_key: str, source: str, headers: list[str]
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """The column and stage mapping of the last import written from ``source`` for this kind.
+
+    Reused when every header it mapped is in the new file, so a nightly export is mapped once.
+    """
+    run = (
+        ImportRun.objects.filter(kind=kind_key, source=source, status=ImportRun.Status.COMMITTED)
+        .exclude(mapping={})
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if run is None or not set(run.mapping) <= set(headers):
+        return None
+    return dict(run.mapping), dict(run.stage_map)
+
+
 def resolve_process(process_key: str | None) -> Any:
     from salesradar.pipeline.models import Process
     from salesradar.pipeline.playbook import ensure_default_process
@@ -352,6 +372,7 @@ class _Context:
         self.unknown_people: dict[str, list[Any]] = {}  # folded -> [as written, column, rows]
         self.unknown_rows: set[int] = set()
         self.rows_without_currency: set[int] = set()
+        self.skipped_existing = 0
         self.date_order: str | None = options.date_order or None
         self.entered_columns: list[tuple[int, Any]] = []  # HubSpot date-entered: index, stage
         preset = PRESETS.get(options.preset)
@@ -1171,6 +1192,61 @@ def _natural_matches(rows: list[ParsedRow], ctx: _Context) -> dict[int, int]:
     return matches
 
 
+# what "name" matches on, per kind: attnames of the row's values (phone via its match key)
+NAME_KEYS = {
+    "customers": ("normalized_name",),
+    "leads": ("normalized_name", "phone_key"),
+    "opportunities": ("name", "customer_id"),
+    "contacts": ("customer_id", "name"),
+}
+
+
+def _name_matches(rows: list[ParsedRow], ctx: _Context) -> dict[int, int]:
+    """Row number -> id of the one existing record with the same name (and phone, customer).
+
+    Two records with that name make the row ambiguous: it is reported, not guessed.
+    """
+    from salesradar.crm.normalize import phone_key_or_blank
+
+    names = NAME_KEYS.get(ctx.kind.key)
+    if not names or not rows:
+        return {}
+    keyed: dict[tuple[Any, ...], list[int]] = {}
+    for row in rows:
+        values = dict(row.values)
+        if "phone_key" in names:
+            values["phone_key"] = phone_key_or_blank(values.get("phone") or "")
+        key = tuple(values.get(name) for name in names)
+        if all(part not in (None, "") for part in key):
+            keyed.setdefault(key, []).append(row.number)
+    if not keyed:
+        return {}
+    first = names[0]
+    found: dict[tuple[Any, ...], list[int]] = {}
+    for record in ctx.model._default_manager.filter(
+        **{f"{first}__in": {key[0] for key in keyed}}
+    ).values("pk", *names):
+        key = tuple(record[name] for name in names)
+        if key in keyed:
+            found.setdefault(key, []).append(record["pk"])
+    matches: dict[int, int] = {}
+    for key, numbers in keyed.items():
+        ids = found.get(key, [])
+        for number in numbers:
+            if len(ids) == 1:
+                matches[number] = ids[0]
+            elif len(ids) > 1:
+                ctx.error(
+                    number,
+                    "",
+                    "",
+                    _("{count} records have this name; add an id or number column").format(
+                        count=len(ids)
+                    ),
+                )
+    return matches
+
+
 def _write_batch(rows: list[ParsedRow], ctx: _Context) -> None:
     """Upsert ``rows``; on a database error, retry one row at a time to name the culprit."""
     if not rows:
@@ -1228,12 +1304,34 @@ def _upsert(rows: list[ParsedRow], ctx: _Context) -> tuple[int, int, int]:
             existing[ref[1]] = row
         else:
             fresh.append(row)
-    adopted = _natural_matches(fresh, ctx)
+    match = ctx.options.match
+    adopted = {} if match == "external_id" else _natural_matches(fresh, ctx)
+    if match == "name" or (not match and ctx.kind.key in NAME_KEYS):
+        # without an id column (a fingerprint), an edited row still finds its record by name
+        by_name = [
+            row
+            for row in fresh
+            if row.number not in adopted and (match == "name" or row.external_id.startswith("row:"))
+        ]
+        adopted.update(_name_matches(by_name, ctx))
     new_refs: list[tuple[Any, ...]] = []
     for row in [row for row in fresh if row.number in adopted]:
         existing[adopted[row.number]] = row
         new_refs.append(_ref(ctx, row, adopted[row.number]))
     fresh = [row for row in fresh if row.number not in adopted]
+    if ctx.options.mode == "create" and existing:
+        ctx.skipped_existing += len(existing)
+        ctx.unchanged += len(existing)
+        existing = {}
+    if ctx.options.mode == "update":
+        for row in fresh:
+            ctx.error(
+                row.number,
+                "",
+                "",
+                _("no record matches this row, and the import only updates (--mode update)"),
+            )
+        fresh = []
     if ctx.kind.key in ("customers", "leads"):
         refused = dedup.check_duplicates(ctx.kind.key, [(row.number, row.values) for row in fresh])
         for number, reason in refused.items():
@@ -1495,7 +1593,7 @@ def _write_rows(model: type[models.Model], columns: list[str], rows: list[tuple[
     if not rows:
         return
     if connection.vendor == "postgresql":
-        from salesradar.demo.bulk import TableWriter
+        from salesradar.core.tables import TableWriter
 
         writer = TableWriter(model, columns, batch_size=len(rows))
         writer.rows = list(rows)
@@ -1776,6 +1874,7 @@ def run_import(
             ctx.entered_columns = _entered_plan(table, ctx)
         _decide_date_order(path, plan, ctx)
         with transaction.atomic():
+            _lock_source(options.source)
             # the first write takes SQLite's write lock for the whole run (see _allocate_ids)
             ImportRun.objects.filter(pk=run.pk).update(finished_at=None)
             _remember_owner_map(ctx)
@@ -1799,6 +1898,12 @@ def run_import(
             if not keep:
                 transaction.set_rollback(True)
         report.committed = keep
+        if ctx.skipped_existing:
+            ctx.notes.append(
+                _("{count} rows match existing records and were left alone (--mode create)").format(
+                    count=ctx.skipped_existing
+                )
+            )
         if ctx.customers_created:
             ctx.notes.append(
                 _("Created {count} customers the file named (duplicate guard applied).").format(
@@ -1809,8 +1914,9 @@ def run_import(
     except (UnreadableFile, ImportRefused) as error:
         _finish(run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=str(error))
         raise ImportRefused(str(error)) from error
-    except Exception as error:
-        # a bug, not bad input: the transaction is already rolled back; say so on the run
+    except BaseException as error:
+        # a bug or an interruption (Ctrl-C, a stopped worker), not bad input: the transaction
+        # is already rolled back; say so on the run instead of leaving it "uploaded"
         _finish(
             run, report, sink, ctx, started, status=ImportRun.Status.FAILED, message=repr(error)
         )
@@ -1827,6 +1933,33 @@ def run_import(
         status = ImportRun.Status.ROLLED_BACK
     _finish(run, report, sink, ctx, started, status=status, message="")
     return report
+
+
+def _lock_source(source: str) -> None:
+    """Let one import per source system write at a time; refuse a second with a message.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the source (released at commit or
+    rollback). Two people importing the same export at once would otherwise collide on the
+    same external ids and the second die with a raw ``UniqueViolation``. SQLite needs no key:
+    the run's first write takes the database's single write lock, so a second run waits.
+    """
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(
+        hashlib.blake2b(f"salesradar-import:{source}".encode(), digest_size=8).digest(),
+        "big",
+        signed=True,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        (acquired,) = cursor.fetchone()
+    if not acquired:
+        raise ImportRefused(
+            _(
+                "Another import from {source} is running; nothing was written. Run this one "
+                "again when it has finished."
+            ).format(source=source)
+        )
 
 
 def _prepare_context(ctx: _Context) -> None:

@@ -38,6 +38,7 @@ from django.db.models.functions import Coalesce, Greatest, TruncDate, TruncMonth
 
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
+from salesradar.accounts.visibility import in_team_subtree
 from salesradar.activities.models import Activity
 from salesradar.crm.models import Assignment, Customer, Lead
 from salesradar.metrics.registry import Metric, MetricRow, Period, Scope, register
@@ -129,10 +130,7 @@ def team_condition(scope: Scope, team_lookup: str) -> Q:
     if not scope.team_ids:
         return Q()
     paths = Team.objects.filter(pk__in=scope.team_ids).values_list("path", flat=True)
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(**{f"{team_lookup}__path__startswith": path})
-    return condition
+    return in_team_subtree(team_lookup, paths)
 
 
 def owner_scope(scope: Scope, owner_lookup: str) -> Q:
@@ -166,10 +164,7 @@ def teams_in_scope(scope: Scope) -> QuerySet[Team]:
     teams = Team.objects.filter(members__role=Role.REP).distinct()
     if scope.team_ids:
         paths = Team.objects.filter(pk__in=scope.team_ids).values_list("path", flat=True)
-        condition = Q(pk__in=[])
-        for path in paths:
-            condition |= Q(path__startswith=path)
-        teams = teams.filter(condition)
+        teams = teams.filter(in_team_subtree("", paths))
     return teams
 
 

@@ -44,8 +44,8 @@ from django.utils import timezone
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
 from salesradar.activities.models import Activity
+from salesradar.core.tables import next_id, reset_sequences
 from salesradar.crm.models import Customer
-from salesradar.demo.bulk import next_id, reset_sequences
 from salesradar.pipeline.models import Opportunity, Process, Stage, StageChange
 from salesradar.quality.datasets import SHARED_DATASETS, Built, Dataset
 

@@ -169,8 +169,35 @@ def render(dataset: Dataset, built: Built, report: BacktestReport, command: str)
         heading,
         *table_rows(report.baselines),
         "",
+        "Where each default rule stands:",
+        "",
+        *standings(report.scores),
+        "",
     ]
     return "\n".join(lines)
+
+
+def standings(scores: list[RuleScore]) -> list[str]:
+    """One generated sentence per rule: does it beat the best baseline at its recall?"""
+    lines = []
+    for score in scores:
+        if score.note or score.error:
+            lines.append(f"- `{score.rule}`: not scored ({score.note or score.error}).")
+        elif score.precision is None or not score.recall:
+            lines.append(f"- `{score.rule}`: caught no deal that met the outcome.")
+        elif score.best_baseline_precision is None:
+            lines.append(
+                f"- `{score.rule}`: precision {score.precision:.2f} at recall "
+                f"{score.recall:.2f}; no baseline reaches that recall."
+            )
+        else:
+            verdict = "beats" if (score.precision_over_baseline or 0) > 0 else "does not beat"
+            lines.append(
+                f"- `{score.rule}` {verdict} the best baseline at its recall: precision "
+                f"{score.precision:.2f} against {score.best_baseline_precision:.2f} for "
+                f"`{score.best_baseline}` (recall {score.recall:.2f}, lift {number(score.lift)})."
+            )
+    return lines
 
 
 def write_section(path: Path, key: str, markdown: str) -> None:

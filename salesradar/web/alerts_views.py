@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from salesradar.accounts.models import Team, User
-from salesradar.accounts.visibility import visible
+from salesradar.accounts.visibility import in_team_subtree, visible
 from salesradar.alerts import lifecycle
 from salesradar.alerts.choices import AlertState, Severity
 from salesradar.alerts.models import Alert, Rule
@@ -144,7 +143,7 @@ class AlertFilterForm(forms.Form):
         if data.get("team"):
             path = data["team"].path
             alerts = alerts.filter(
-                Q(team__path__startswith=path) | Q(owner__team__path__startswith=path)
+                in_team_subtree("team", [path]) | in_team_subtree("owner__team", [path])
             )
         if data.get("owner"):
             alerts = alerts.filter(owner=data["owner"])

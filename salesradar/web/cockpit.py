@@ -23,7 +23,12 @@ from django.utils.translation import gettext_lazy as _
 
 from salesradar.accounts.choices import Role
 from salesradar.accounts.models import Team, User
-from salesradar.accounts.visibility import sees_everything, team_paths_led_by, visible
+from salesradar.accounts.visibility import (
+    in_team_subtree,
+    sees_everything,
+    team_paths_led_by,
+    visible,
+)
 from salesradar.activities.choices import ActivityKind
 from salesradar.activities.models import Activity
 from salesradar.alerts.choices import AlertState
@@ -123,9 +128,9 @@ def open_alerts(view: CockpitView) -> QuerySet[Alert]:
     """Open (firing, acknowledged, snoozed) alerts the user may see, within the chosen team."""
     alerts = visible(view.user, Alert).filter(state__in=OPEN_ALERT_STATES)
     if view.team is not None:
+        paths = [view.team.path]
         alerts = alerts.filter(
-            Q(team__path__startswith=view.team.path)
-            | Q(owner__team__path__startswith=view.team.path)
+            in_team_subtree("team", paths) | in_team_subtree("owner__team", paths)
         )
     return alerts
 
@@ -510,10 +515,7 @@ def in_scope_team(view: CockpitView) -> Q:
     if not view.scope.team_ids:
         return Q()
     paths = Team.objects.filter(pk__in=view.scope.team_ids).values_list("path", flat=True)
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= Q(team__path__startswith=path)
-    return condition
+    return in_team_subtree("team", paths)
 
 
 def leaderboard_section(view: CockpitView, reps: Sequence[User]) -> dict[str, Any]:

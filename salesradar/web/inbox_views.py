@@ -106,3 +106,18 @@ def delivery_retry(request: HttpRequest, pk: int) -> HttpResponse:
         dispatch.retry(delivery, now=timezone.now())
         messages.success(request, _("The delivery is queued again."))
     return redirect("web:deliveries")
+
+
+BELL_ITEMS = 6
+
+
+@login_required
+def inbox_latest(request: HttpRequest) -> HttpResponse:
+    """The bell's dropdown: the latest notifications, unread first marked, and the count."""
+    latest = list(
+        request.user.inbox.only("pk", "subject", "created_at", "read_at").order_by(
+            "-created_at", "-pk"
+        )[:BELL_ITEMS]
+    )
+    context = {"latest": latest, "unread": unread_count(request.user)}
+    return render(request, "web/inbox/_bell.html", context)

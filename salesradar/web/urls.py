@@ -1,11 +1,26 @@
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
-from salesradar.web import alerts_views, auth, inbox_views, pool_views, rules_views, views
+from salesradar.web import (
+    alerts_views,
+    auth,
+    inbox_views,
+    pool_views,
+    rules_views,
+    search_views,
+    views,
+)
 
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("web/favicon.svg"), permanent=True),
+        name="favicon",
+    ),
     path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth.SignOutView.as_view(), name="logout"),
     path("account/", views.account, name="account"),
@@ -21,8 +36,10 @@ urlpatterns = [
     path("inbox/", inbox_views.inbox, name="inbox"),
     path("inbox/<int:pk>/", inbox_views.inbox_message, name="inbox_message"),
     path("inbox/read/", inbox_views.inbox_mark_read, name="inbox_mark_read"),
+    path("inbox/latest/", inbox_views.inbox_latest, name="inbox_latest"),
     path("deliveries/", inbox_views.deliveries, name="deliveries"),
     path("deliveries/<int:pk>/retry/", inbox_views.delivery_retry, name="delivery_retry"),
+    path("search/", search_views.search, name="search"),
     path("pool/", pool_views.pool, name="pool"),
     path("pool/<str:kind>/<int:pk>/claim/", pool_views.pool_claim, name="pool_claim"),
     path("pool/<str:kind>/<int:pk>/release/", pool_views.pool_release, name="pool_release"),

@@ -573,3 +573,21 @@ def test_rules_suggest_says_when_no_level_beats_the_best_baseline(deals: Deals) 
     assert "Recommended for stale-deal: >= 96 (precision 67%, recall 100%)" in text
     assert "No level of stale-deal beats the best baseline at the same recall" in text
     assert "rotting>14" in text
+
+
+def test_the_rules_of_one_concern_are_also_scored_together(deals: Deals) -> None:
+    from salesradar.alerts.models import Concern
+
+    other = load_rule(
+        "stale-month", "opportunity_hours_since_update", '{kind: threshold, op: ">=", warning: 500}'
+    )
+    concern = Concern.objects.create(key="deal-at-risk", entity_type="opportunity")
+    Rule.objects.filter(pk__in=[deals.rule.pk, other.pk]).update(concern=concern)
+    rules = list(Rule.objects.filter(pk__in=[deals.rule.pk, other.pk]))
+
+    report = run_backtest(rules, start=day(14), end=day(28))
+
+    groups = {row.rule: row for row in report.packs}
+    assert set(groups) == {"pack:test", "group:deal-at-risk"}
+    # one alert per deal however many of the concern's rules flagged it: lost and won
+    assert (groups["group:deal-at-risk"].alerts, groups["group:deal-at-risk"].kind) == (2, "group")

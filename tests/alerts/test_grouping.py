@@ -246,3 +246,22 @@ def test_bulk_assign_gives_one_task_per_problem_on_its_worst_alert(org: Org) -> 
     assert task.assignee == org.colleague
     assert task.opportunity_id == org.quote.opportunity_id
     assert int(task.origin_ref) in set(group.members.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_problem_back_within_two_weeks_reopens_its_group_instead_of_a_new_one(org: Org) -> None:
+    rules = load_grouped()
+    run(rules, hours(50))
+    opened = AlertGroup.objects.get()
+    org.quote.sent_at = hours(51)
+    org.quote.save()
+    ActivityFactory(opportunity=org.quote.opportunity, occurred_at=hours(51), created_at=hours(51))
+    run(rules, hours(52))
+    assert not AlertGroup.objects.open().exists()
+    QuoteFactory(opportunity=org.quote.opportunity, requested_at=hours(60))
+
+    run(rules, hours(110))
+
+    group = AlertGroup.objects.get()
+    assert (group.pk, group.opened_at, group.resolved_at) == (opened.pk, hours(50), None)
+    assert [reason["rule"] for reason in group.reasons] == ["deal-stale", "quote-slow"]

@@ -14,11 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
+from django.apps import apps
+from django.core.management.color import no_style
+from django.db import connection, transaction
 
 from salesradar.alerts import engine
 from salesradar.alerts.engine import evaluate
-from salesradar.alerts.models import Alert, AlertEvent
+from salesradar.alerts.models import Alert, AlertEvent, AlertGroup
 from salesradar.alerts.rules import ensure_default_rules
 from salesradar.demo.services import build_demo
 from salesradar.demo.steady import advance
@@ -34,10 +36,12 @@ def snapshot() -> dict[str, Any]:
     """Everything an evaluation decides, keyed by fingerprint so row ids do not matter."""
     fields = [f.attname for f in Alert._meta.concrete_fields if f.attname not in ("id",)]
     fingerprints = dict(Alert.objects.values_list("pk", "fingerprint"))
+    groups = dict(AlertGroup.objects.values_list("pk", "fingerprint"))
     alerts = {
         row["fingerprint"]: {
             **row,
             "inhibited_by_id": fingerprints.get(row["inhibited_by_id"]),
+            "group_id": groups.get(row.get("group_id")),
         }
         for row in Alert.objects.values(*fields)
     }
@@ -58,8 +62,23 @@ def snapshot() -> dict[str, Any]:
     return {"alerts": alerts, "events": events}
 
 
+def restart_sequences() -> None:
+    """Make both runs number their rows alike: PostgreSQL keeps sequences across rollbacks.
+
+    Fingerprints carry entity ids, so without this the second build's ids (and so every
+    fingerprint) would differ on PostgreSQL; SQLite reuses ids after a rollback anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    statements = connection.ops.sequence_reset_sql(no_style(), apps.get_models())
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
 def two_passes() -> dict[str, Any]:
     with transaction.atomic():
+        restart_sequences()
         build_demo(seed=11, size="small", today=TODAY, truth_path=None)
         ensure_default_rules()
         evaluate(at=AT)

@@ -81,3 +81,22 @@ def test_printed_stage_map_arguments_survive_the_shell_and_the_mapping_is_printe
     printed = err.getvalue()
     assert "Preset: Salesforce (Opportunity report), 5 of the file's 6 headers match" in printed
     assert "  Stage -> stage" in printed
+
+
+@pytest.mark.django_db
+def test_the_mapping_of_the_last_import_from_a_source_is_reused(tmp_path: Path) -> None:
+    UserFactory(username="li")
+    header = ["Firma", "Branche", "Betreuer"]
+    first = write_csv(tmp_path / "a.csv", [header, ["Acme GmbH", "Handel", "li"]])
+    second = write_csv(tmp_path / "b.csv", [header, ["Globex GmbH", "Energie", "li"]])
+    mapping = ["Firma=name", "Branche=industry", "Betreuer=owner"]
+    common = {"kind": "customers", "source": "oldcrm", "no_progress": True}
+    call_command("import", str(first), map=mapping, errors=str(tmp_path / "e.csv"), **common)
+    err = StringIO()
+
+    call_command("import", str(second), stderr=err, errors=str(tmp_path / "e.csv"), **common)
+
+    from salesradar.crm.models import Customer
+
+    assert "mapping saved by the last import from oldcrm" in err.getvalue()
+    assert dict(Customer.objects.values_list("name", "industry"))["Globex GmbH"] == "Energie"

@@ -232,6 +232,8 @@ def test_quality_builds_backtests_and_writes_the_tables(log: Path, tmp_path: Pat
     assert "| `baseline:rotting>14` |" in text
     assert "| `baseline:flag_all` |" in text
     assert "horizon 30 days" in text
+    assert "Where each default rule stands:" in text
+    assert "the best baseline at its recall" in text or "caught no deal" in text
 
 
 def test_writing_a_section_twice_replaces_it(tmp_path: Path):

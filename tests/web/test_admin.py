@@ -281,6 +281,7 @@ def sample() -> dict[str, Model]:
     objects.extend(api_admin_samples(rep))
     objects.extend(health_samples(customer, manager))
     objects.append(Competitor.objects.create(name="Competitor 0001"))
+    objects.extend(handover_samples(rep, manager))
     objects.append(
         SmsOptOut.objects.create(number="+8613800000001", opted_out_at=AT, source="reply")
     )
@@ -308,6 +309,19 @@ def sample() -> dict[str, Model]:
         )
     )
     return {obj._meta.label: obj for obj in objects}
+
+
+def handover_samples(rep: User, manager: User) -> list[Model]:
+    """One handover and one of the records it moved."""
+    from salesradar.handover.models import Handover, HandoverItem
+
+    handover = Handover.objects.create(
+        leaving=rep, successors=[manager.pk], split="one", effective_at=AT, note="0001"
+    )
+    item = HandoverItem.objects.create(
+        handover=handover, kind="customer", object_id=1, label="0001", to_owner=manager
+    )
+    return [handover, item]
 
 
 def health_samples(customer: Customer, manager: User) -> list[Model]:
@@ -408,6 +422,7 @@ def test_changelist_and_change_page_render(admin_client, sample, label):
         - {"quality.BacktestRun"}  # written by salesradar backtest --save
         - {"api.OutboundEvent", "api.InboundEvent"}  # written by the webhooks
         - {"crm.Assignment", "crm.MergeRecord", "crm.LifecycleChange"}  # lead pool history
+        - {"handover.Handover", "handover.HandoverItem"}  # written by the handover verb
     ),
 )
 def test_add_page_renders(admin_client, sample, label):

@@ -287,3 +287,27 @@ def test_an_unknown_time_zone_is_refused_when_a_user_is_saved_through_a_form() -
     assert refused.value.message_dict["time_zone"] == [
         "“Mars/Olympus” is not a known time zone; use a name such as Asia/Shanghai."
     ]
+
+
+def test_the_admin_sign_in_is_locked_by_the_same_counter(client: Client, settings: object) -> None:
+    settings.LOGIN_MAX_FAILURES = 2  # type: ignore[attr-defined]
+    boss = UserFactory(is_staff=True, is_superuser=True)
+    admin_login = reverse("admin:login")
+    sign_in(client, boss.username, "wrong")  # one failure on /login/ ...
+    client.post(admin_login, {"username": boss.username, "password": "wrong"})  # ... one here
+
+    response = client.post(
+        admin_login, {"username": boss.username, "password": PASSWORD, "next": "/admin/"}
+    )
+
+    assert response.status_code == 200
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_failures_are_counted_in_a_cache_every_process_shares() -> None:
+    from django.conf import settings
+
+    backend = settings.CACHES["default"]["BACKEND"]
+
+    assert "locmem" not in backend and "dummy" not in backend

@@ -36,7 +36,7 @@ def test_columns_total_count_amount_and_weighted_amount_and_cards_show_the_essen
 
     html = english_client(org.rep).get(reverse("web:deal_board")).content.decode()
 
-    first = html.split('data-stage="initial_contact"', 1)[1].split("</section>", 1)[0]
+    first = html.split('data-column="initial_contact"', 1)[1].split("</section>", 1)[0]
     assert "2 deals · ¥300,000 · weighted ¥30,000" in first  # initial contact: 10 %
     assert "Cloud ERP" in first and "Send the demo recording" in first
     assert "Danger" in first  # the risk badge carries a word

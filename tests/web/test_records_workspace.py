@@ -233,3 +233,14 @@ def test_most_overdue_customers_come_first_across_tiers(org: Org) -> None:
     due = response.context["workspace"].due_customers
     assert [item.customer for item in due] == [badly, slightly]
     assert [item.days_overdue for item in due] == [13, 2]
+
+
+def test_upcoming_tasks_of_the_next_week_are_listed_apart_from_today(org: Org) -> None:
+    Task.objects.create(title="Prepare the board deck", assignee=org.rep, due_at=days_ago(-3))
+    Task.objects.create(title="Quarterly review", assignee=org.rep, due_at=days_ago(-30))
+
+    html = english_client(org.rep).get(reverse("web:workspace")).content.decode()
+
+    upcoming = html.split('id="upcoming-tasks"', 1)[1]
+    assert "Prepare the board deck" in upcoming
+    assert "Quarterly review" not in html

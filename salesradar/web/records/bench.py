@@ -91,6 +91,8 @@ def page_cases(manager: Any, rep: Any) -> list[PageCase]:
         add(who, "contact list", "web:contact_list")
         add(who, "opportunity list", "web:opportunity_list", query="status=open")
         add(who, "deals by amount", "web:opportunity_list", query="status=open&sort=-amount")
+        add(who, "deal board", "web:deal_board")
+        add(who, "lead pool", "web:pool")
         if customer is not None:
             add(who, "customer detail", "web:customer_detail", customer.pk)
         if deal is not None:

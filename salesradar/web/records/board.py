@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from salesradar.accounts.models import Team, User
-from salesradar.accounts.visibility import visible
+from salesradar.accounts.visibility import in_team_subtree, visible
 from salesradar.activities.models import Activity
 from salesradar.alerts.models import Alert
 from salesradar.alerts.wording import format_amount
@@ -94,7 +94,7 @@ def filtered_deals(user: Any, filters: dict[str, Any]) -> QuerySet[Opportunity]:
         deals = deals.filter(owner_id=filters["owner"])
     if filters["team"]:
         team = Team.objects.filter(pk=filters["team"]).first()
-        deals = deals.filter(owner__team__path__startswith=team.path) if team else deals.none()
+        deals = deals.filter(in_team_subtree("owner__team", [team.path])) if team else deals.none()
     if filters["min_amount"] is not None:
         deals = deals.filter(amount__gte=filters["min_amount"])
     if filters["max_amount"] is not None:

@@ -248,6 +248,7 @@ class Workspace:
     tasks_today: list[Task]
     due_customers: list[DueCustomer]
     deals_by_stage: list[StageColumn]
+    upcoming_tasks: list[Task] = field(default_factory=list)
 
 
 def local_day_bounds(at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -283,6 +284,18 @@ def my_tasks(user: Any, at: dt.datetime) -> tuple[list[Task], list[Task]]:
     return [task for task in tasks if task.due_at < start], [
         task for task in tasks if task.due_at >= start
     ]
+
+
+def upcoming_tasks(user: Any, at: dt.datetime, *, days: int = 7, limit: int = 20) -> list[Task]:
+    """Open tasks of ``user`` due after today and within the next ``days`` days, soonest first."""
+    _start, end = local_day_bounds(at)
+    return list(
+        Task.objects.filter(
+            assignee=user, status=TaskStatus.OPEN, due_at__gte=end, due_at__lt=end + days * DAY
+        )
+        .select_related("customer", "opportunity")
+        .order_by("due_at", "id")[:limit]
+    )
 
 
 def deals_by_stage(user: Any, *, per_stage: int = 8) -> list[StageColumn]:
@@ -329,6 +342,7 @@ def workspace(user: Any, at: dt.datetime) -> Workspace:
         alerts=alerts,
         overdue_tasks=overdue,
         tasks_today=today,
+        upcoming_tasks=upcoming_tasks(user, at),
         due_customers=due_for_followup(user, at),
         deals_by_stage=deals_by_stage(user),
     )

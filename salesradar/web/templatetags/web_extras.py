@@ -103,6 +103,8 @@ NAV_LINKS: tuple[tuple[str, str, Any, bool], ...] = (
     ("web:customer_list", "building", _("Customers"), False),
     ("health:list", "trending-up", _("Customer health"), False),
     ("reports:weekly", "chart-bar", _("Weekly report"), False),
+    ("review:cards", "list-check", _("Action cards"), False),
+    ("review:director", "users", _("Director views"), False),
     ("web:opportunity_list", "briefcase", _("Opportunities"), False),
     ("web:deal_board", "layout-kanban", _("Deal board"), False),
     ("web:pool", "users-group", _("Lead pool"), False),
@@ -136,3 +138,24 @@ def nav_state(context: dict[str, Any]) -> dict[str, Any]:
             {"url": url, "icon": icon_name, "label": label, "active": active, "badge": badge}
         )
     return {"links": links, "unread": unread}
+
+
+INDUSTRY_LABELS: dict[str, Any] = {
+    # the industry keys the demo and imports write; anything else is shown as typed
+    "manufacturing": _("Manufacturing"),
+    "software": _("Software"),
+    "retail": _("Retail"),
+    "healthcare": _("Healthcare"),
+    "logistics": _("Logistics"),
+    "energy": _("Energy"),
+    "construction": _("Construction"),
+    "finance": _("Finance"),
+    "education": _("Education"),
+    "food": _("Food and beverage"),
+}
+
+
+@register.filter
+def industry_label(value: str) -> Any:
+    """An industry key in the reader's language ("manufacturing" -> 制造业)."""
+    return INDUSTRY_LABELS.get(str(value or "").strip().lower(), value)

@@ -52,3 +52,23 @@ def test_rep_opens_the_health_list_and_a_brief_with_its_trend(
     expect(page.locator("#health-trend[data-ready='1']")).to_be_visible()
     expect(page.locator("#last-interaction")).not_to_be_empty()
     keep(page, tmp_path, "health-brief.png")
+
+
+def test_manager_reads_the_director_views_and_the_action_card_board(
+    page: Page, demo_site: DemoSite, tmp_path: Path
+) -> None:
+    sign_in(page, demo_site, demo_site.manager)
+
+    page.goto(f"{demo_site.url}/review/director/")
+    expect(page.locator("#new-hire-survival")).to_contain_text("6 months")
+    expect(page.locator("#capability-heat-map tbody tr").first).to_be_visible()
+    expect(page.locator("#proposal-funnel")).to_contain_text("Quotes requested")
+    keep(page, tmp_path, "director-views.png")
+
+    page.goto(f"{demo_site.url}/review/cards/")
+    page.get_by_label("What", exact=True).fill("Visit the top customer's CFO")
+    page.get_by_label("Verifiable deliverable").fill("Meeting minutes")
+    page.get_by_label("By when").fill("2099-01-01")
+    page.get_by_role("button", name="Write the card").click()
+    expect(page.locator("#main")).to_contain_text("Visit the top customer's CFO")
+    keep(page, tmp_path, "action-cards.png")

@@ -124,6 +124,20 @@ class Command(BaseCommand):
             help="05.03.2024 is May 3",
         )
         parser.add_argument(
+            "--mode",
+            choices=["both", "create", "update"],
+            default="both",
+            help="create new records, update existing ones, or both (default)",
+        )
+        parser.add_argument(
+            "--match",
+            choices=["external_id", "code", "name"],
+            default="",
+            help="what identifies an existing record: the external id, the record number, or "
+            "the name (customers; leads: name and phone; deals: name and customer). Default: "
+            "the id, then the number, then the name when the file has neither",
+        )
+        parser.add_argument(
             "--create-customers",
             action="store_true",
             help="create the customers a row names and SalesRadar lacks (duplicate guard applied)",
@@ -184,6 +198,14 @@ class Command(BaseCommand):
                     _("Unknown preset {key}; see --list-presets.").format(key=options["preset"])
                 )
         mapping = mapping_from_preset(analysis.headers, preset)
+        source = options["source"] or (preset.source if preset else "file")
+        saved = services.saved_mapping(kind.key, source, analysis.headers)
+        saved_stages: dict[str, str] = {}
+        if saved and not options["preset"]:
+            mapping, saved_stages = saved
+            self.stderr.write(
+                _("Using the mapping saved by the last import from {source}.").format(source=source)
+            )
         for header, key in parse_pairs(options["map"], "--map").items():
             if header not in analysis.headers:
                 raise CommandError(
@@ -227,6 +249,11 @@ class Command(BaseCommand):
             create_customers=options["create_customers"],
             currency=options["currency"].upper(),
             date_order=options["date_order"] or "",
+            mode=options["mode"],
+            match=options["match"],
+        )
+        options["stage_map"] = [f"{name}={key}" for name, key in saved_stages.items()] + list(
+            options["stage_map"]
         )
         import_options.stage_map = self.confirm_stages(path, import_options, preset, options)
         return import_options

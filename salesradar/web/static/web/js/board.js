@@ -28,24 +28,24 @@
     dragged = null;
   });
   document.addEventListener("dragover", function (event) {
-    var column = event.target.closest && event.target.closest("[data-stage]");
+    var column = event.target.closest && event.target.closest("[data-column]");
     if (!column || !dragged) { return; }
     event.preventDefault();
     column.classList.add("sr-drop-hover");
   });
   document.addEventListener("dragleave", function (event) {
-    var column = event.target.closest && event.target.closest("[data-stage]");
+    var column = event.target.closest && event.target.closest("[data-column]");
     if (column && !column.contains(event.relatedTarget)) { column.classList.remove("sr-drop-hover"); }
   });
   document.addEventListener("drop", function (event) {
-    var column = event.target.closest && event.target.closest("[data-stage]");
+    var column = event.target.closest && event.target.closest("[data-column]");
     if (!column || !dragged) { return; }
     event.preventDefault();
     column.classList.remove("sr-drop-hover");
-    if (column.dataset.stage === dragged.dataset.stage) { return; }
+    if (column.dataset.column === dragged.dataset.stage) { return; }
     var card = dragged;
     column.querySelector(".sr-cards").prepend(card);
-    post(card, column.dataset.stage);
+    post(card, column.dataset.column);
   });
 
   /* Saved views: the filters' query string kept under a name in this browser. */

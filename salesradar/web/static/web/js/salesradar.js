@@ -31,6 +31,12 @@
   };
 
   document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  /* "/" focuses the global search unless the person is typing somewhere already. */
+  document.addEventListener("keydown", function (event) {
+    var typing = /^(INPUT|TEXTAREA|SELECT)$/.test(event.target.tagName) || event.target.isContentEditable;
+    var search = document.getElementById("global-search");
+    if (event.key === "/" && !typing && search) { event.preventDefault(); search.focus(); }
+  });
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
   window.addEventListener("resize", function () {
     charts.forEach(function (chart) { if (!chart.isDisposed()) { chart.resize(); } });
