@@ -234,7 +234,7 @@ def write_groups(
             "owner_id": worst["owner_id"],
             "team_id": worst["team_id"],
         }
-        group = existing.pop(fingerprint, None)
+        group = existing.pop(fingerprint, None)  # type: ignore[arg-type]
         if group is None and fingerprint in recently:
             group = recently[fingerprint]
             group.resolved_at = None

@@ -6,8 +6,8 @@ from salesradar.api import views
 from salesradar.api.errors import not_found
 from salesradar.api.inbound import InboundWebhookView
 from salesradar.capture.api import ParseNoteView
-from salesradar.handover.api import HandoverView
 from salesradar.forecast.api import CalibrationView, DealScoresView, ForecastView
+from salesradar.handover.api import HandoverView
 
 app_name = "api"
 
