@@ -190,15 +190,15 @@ def write_groups(
     amounts: dict[int, Decimal],
     at: dt.datetime,
 ) -> int:
-    existing = {group.fingerprint: group for group in AlertGroup.objects.open()}
+    existing: dict[str, AlertGroup] = {g.fingerprint: g for g in AlertGroup.objects.open()}
     fresh = sorted(set(problems) - set(existing))
     recently = {}  # a problem back within SAME_PROBLEM_WITHIN is the same problem, reopened
     for start in range(0, len(fresh), CHUNK):
-        for group in AlertGroup.objects.filter(
+        for earlier in AlertGroup.objects.filter(
             fingerprint__in=fresh[start : start + CHUNK],
             resolved_at__gte=at - SAME_PROBLEM_WITHIN,
         ).order_by("resolved_at"):
-            recently[group.fingerprint] = group
+            recently[earlier.fingerprint] = earlier
     reopened: list[AlertGroup] = []
     created: list[tuple[AlertGroup, Problem]] = []
     changed: list[AlertGroup] = []
@@ -234,7 +234,7 @@ def write_groups(
             "owner_id": worst["owner_id"],
             "team_id": worst["team_id"],
         }
-        group = existing.pop(fingerprint, None)  # type: ignore[arg-type]
+        group: AlertGroup | None = existing.pop(fingerprint, None)
         if group is None and fingerprint in recently:
             group = recently[fingerprint]
             group.resolved_at = None
