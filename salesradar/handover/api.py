@@ -18,13 +18,19 @@ from salesradar.api.parsers import refuse_oversized
 from salesradar.handover.models import Handover, Split
 from salesradar.handover.services import hand_over, plan_handover
 
+USER_ID = {"min_value": 1, "max_value": 2**63 - 1}  # a row id; larger would overflow the query
+
 
 class HandoverRequest(serializers.Serializer):
-    leaving = serializers.IntegerField(help_text=_("Id of the rep who leaves."))
-    successors = serializers.ListField(child=serializers.IntegerField(), min_length=1)
+    leaving = serializers.IntegerField(help_text=_("Id of the rep who leaves."), **USER_ID)
+    successors = serializers.ListField(
+        child=serializers.IntegerField(**USER_ID), min_length=1, max_length=100
+    )
     split = serializers.ChoiceField(choices=Split.choices, default=Split.ONE)
     mapping = serializers.DictField(
-        child=serializers.IntegerField(), required=False, help_text=_("Tier or region → user id.")
+        child=serializers.IntegerField(**USER_ID),
+        required=False,
+        help_text=_("Tier or region → user id."),
     )
     effective_at = serializers.DateTimeField(required=False)
     preview = serializers.BooleanField(default=False)
@@ -78,7 +84,7 @@ class HandoverView(APIView):
                 code="unknown_user",
             )
         leaving = people[data["leaving"]]
-        successors = [people[pk] for pk in data["successors"]]
+        successors = [people[pk] for pk in dict.fromkeys(data["successors"])]
         mapping = data.get("mapping") or {}
         if data["preview"]:
             plan = plan_handover(
