@@ -28,7 +28,7 @@ from typing import Any, cast
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.notify.channels import sms, transport
-from salesradar.notify.channels.base import ChannelKind, Message, SendResult, register
+from salesradar.notify.channels.base import Message, SendResult, register
 
 ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 VERSION = "2017-05-25"
@@ -53,29 +53,24 @@ def signature(params: Mapping[str, str], secret: str, method: str = "POST") -> s
 
 
 @register
-class AliyunSmsChannel(ChannelKind):
+class AliyunSmsChannel(sms.SmsChannel):
     """Send an alert or a nurture touch as a template SMS through Alibaba Cloud."""
 
     kind = "aliyun_sms"
     label = cast(str, _("Alibaba Cloud SMS"))
-    rate_limits = sms.PER_NUMBER_LIMITS
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], secret: str) -> None:
         sms.validate_common(config, secret, key_field="access_key_id")
 
-    @classmethod
-    def destination_for(cls, config: Mapping[str, Any], message: Message) -> str:
-        return f"{cls.kind}:{sms.normalise(sms.recipient_number(message))}"
-
-    def send(
-        self, message: Message, config: Mapping[str, Any], secret: str, *, timeout: float = 10
+    def post_template(
+        self,
+        message: Message,
+        config: Mapping[str, Any],
+        secret: str,
+        values: dict[str, str],
+        timeout: float,
     ) -> SendResult:
-        if refused := transport.unusable_config(type(self), config, secret):
-            return refused
-        if refused := sms.refusal_before_sending(config, message):
-            return refused
-        values, cut = sms.template_values(config, message)
         params = {
             "AccessKeyId": str(config["access_key_id"]),
             "Action": "SendSms",
@@ -102,7 +97,7 @@ class AliyunSmsChannel(ChannelKind):
         )
         if isinstance(answer, SendResult):
             return answer
-        return sms.with_cut_note(judge(answer), cut)
+        return judge(answer)
 
 
 def judge(answer: transport.HttpAnswer) -> SendResult:

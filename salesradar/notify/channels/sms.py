@@ -29,7 +29,13 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from salesradar.notify.channels.base import ChannelConfigError, Message, RateLimit, SendResult
+from salesradar.notify.channels.base import (
+    ChannelConfigError,
+    ChannelKind,
+    Message,
+    RateLimit,
+    SendResult,
+)
 
 VARIABLE_LIMIT = 35  # Aliyun caps a template variable at 35 characters; Tencent allows more
 SOURCES = (
@@ -172,3 +178,36 @@ def with_cut_note(result: SendResult, cut: list[str]) -> SendResult:
         status=result.status,
         response=f"{result.response} {note}".strip(),
     )
+
+
+class SmsChannel(ChannelKind):
+    """What both providers do around their own request: checks, variables, the cut note."""
+
+    rate_limits = PER_NUMBER_LIMITS
+
+    @classmethod
+    def destination_for(cls, config: Mapping[str, Any], message: Message) -> str:
+        return f"{cls.kind}:{normalise(recipient_number(message))}"
+
+    def send(
+        self, message: Message, config: Mapping[str, Any], secret: str, *, timeout: float = 10
+    ) -> SendResult:
+        from salesradar.notify.channels import transport
+
+        if refused := transport.unusable_config(type(self), config, secret):
+            return refused
+        if refused := refusal_before_sending(config, message):
+            return refused
+        values, cut = template_values(config, message)
+        return with_cut_note(self.post_template(message, config, secret, values, timeout), cut)
+
+    def post_template(
+        self,
+        message: Message,
+        config: Mapping[str, Any],
+        secret: str,
+        values: dict[str, str],
+        timeout: float,
+    ) -> SendResult:
+        """Send the template with ``values`` to the provider and judge its answer."""
+        raise NotImplementedError

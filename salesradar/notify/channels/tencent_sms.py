@@ -28,7 +28,7 @@ from typing import Any, cast
 from django.utils.translation import gettext_lazy as _
 
 from salesradar.notify.channels import sms, transport
-from salesradar.notify.channels.base import ChannelKind, Message, SendResult, register
+from salesradar.notify.channels.base import Message, SendResult, register
 
 ENDPOINT = "https://sms.tencentcloudapi.com/"
 VERSION = "2021-01-11"
@@ -69,12 +69,11 @@ def authorization(
 
 
 @register
-class TencentSmsChannel(ChannelKind):
+class TencentSmsChannel(sms.SmsChannel):
     """Send an alert or a nurture touch as a template SMS through Tencent Cloud."""
 
     kind = "tencent_sms"
     label = cast(str, _("Tencent Cloud SMS"))
-    rate_limits = sms.PER_NUMBER_LIMITS
 
     @classmethod
     def validate(cls, config: Mapping[str, Any], secret: str) -> None:
@@ -87,18 +86,14 @@ class TencentSmsChannel(ChannelKind):
                 "sdk_app_id", str(_("Enter the SmsSdkAppId, the digits the console shows."))
             )
 
-    @classmethod
-    def destination_for(cls, config: Mapping[str, Any], message: Message) -> str:
-        return f"{cls.kind}:{sms.normalise(sms.recipient_number(message))}"
-
-    def send(
-        self, message: Message, config: Mapping[str, Any], secret: str, *, timeout: float = 10
+    def post_template(
+        self,
+        message: Message,
+        config: Mapping[str, Any],
+        secret: str,
+        values: dict[str, str],
+        timeout: float,
     ) -> SendResult:
-        if refused := transport.unusable_config(type(self), config, secret):
-            return refused
-        if refused := sms.refusal_before_sending(config, message):
-            return refused
-        values, cut = sms.template_values(config, message)
         body = json.dumps(
             {
                 "PhoneNumberSet": [sms.normalise(sms.recipient_number(message))],
@@ -131,7 +126,7 @@ class TencentSmsChannel(ChannelKind):
         answer = transport.post(url, body, headers=headers, timeout=timeout)
         if isinstance(answer, SendResult):
             return answer
-        return sms.with_cut_note(judge(answer), cut)
+        return judge(answer)
 
 
 def judge(answer: transport.HttpAnswer) -> SendResult:
